@@ -1,0 +1,139 @@
+/*
+ * The shared vocabulary of what Vigil monitors (DESIGN §2): object types, the
+ * attributes that can be recorded for a file-system object, the state of one object,
+ * and the comparison of two states.
+ *
+ * Every detector fills a struct object_state; the store persists it; the check and,
+ * later, the daemon compare a baseline state with an observed one through
+ * object_state_diff().  The attribute names are part of the rule grammar
+ * (vigil.rules(5)) and of the JSON output, so they never change once released.
+ */
+#ifndef VIGIL_BASE_OBJECT_H
+#define VIGIL_BASE_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+
+enum obj_type {
+	OBJ_NONE = 0,
+	OBJ_FILE,
+	OBJ_DIR,
+	OBJ_SYMLINK,
+	OBJ_FIFO,
+	OBJ_SOCKET,
+	OBJ_CHARDEV,
+	OBJ_BLOCKDEV,
+	OBJ_OTHER,
+};
+
+enum attr {
+	ATTR_TYPE,
+	ATTR_PERMS,
+	ATTR_UID,
+	ATTR_GID,
+	ATTR_SIZE,
+	ATTR_INODE,
+	ATTR_DEV,
+	ATTR_NLINK,
+	ATTR_MTIME,
+	ATTR_CTIME,
+	ATTR_TARGET,
+	ATTR_RDEV,
+	ATTR_SHA256,
+	ATTR_SHA512,
+	ATTR_SHA3_256,
+	ATTR_BLAKE2B512,
+	ATTR_XATTRS,
+	ATTR_ACL,
+	ATTR_SELINUX,
+	ATTR_CAPS,
+	ATTR_FLAGS,
+	ATTR__COUNT,
+};
+
+#define ATTR_BIT(a) (1u << (a))
+#define ATTR_MASK_HASHES                                                                           \
+	(ATTR_BIT(ATTR_SHA256) | ATTR_BIT(ATTR_SHA512) | ATTR_BIT(ATTR_SHA3_256) |                 \
+	 ATTR_BIT(ATTR_BLAKE2B512))
+#define ATTR_MASK_ALL ((1u << ATTR__COUNT) - 1)
+/* What a rule without an attribute list records: everything but the device number and
+ * the optional extra hashes. */
+#define ATTR_MASK_DEFAULT                                                                          \
+	(ATTR_MASK_ALL & ~(ATTR_BIT(ATTR_DEV) | ATTR_BIT(ATTR_SHA512) | ATTR_BIT(ATTR_SHA3_256) |  \
+			   ATTR_BIT(ATTR_BLAKE2B512)))
+/* Attributes read through an open descriptor or extended attributes, not lstat(). */
+#define ATTR_MASK_EXTRA                                                                            \
+	(ATTR_BIT(ATTR_XATTRS) | ATTR_BIT(ATTR_ACL) | ATTR_BIT(ATTR_SELINUX) |                     \
+	 ATTR_BIT(ATTR_CAPS) | ATTR_BIT(ATTR_FLAGS))
+
+#define SHA256_LEN 32
+#define SHA512_LEN 64
+
+struct blob {
+	uint8_t *p;
+	size_t n;
+};
+
+struct object_state {
+	uint32_t attrs;	/* attributes recorded in this state */
+	uint8_t type;	/* enum obj_type */
+	bool unstable;	/* changed while it was read; values are from the last attempt */
+	bool prefix_match; /* growing files: the first prefix_size bytes hash to prefix_sha256 */
+	uint32_t mode;	/* permission bits, 07777 */
+	uint32_t uid, gid;
+	uint64_t size, ino, dev, nlink, rdev;
+	int64_t mtime_ns, ctime_ns;
+	uint32_t flags;	/* inode flags (FS_IOC_GETFLAGS) */
+	uint8_t sha256[SHA256_LEN];
+	uint8_t sha512[SHA512_LEN];
+	uint8_t sha3_256[SHA256_LEN];
+	uint8_t blake2b512[SHA512_LEN];
+	struct blob target;	/* symlink target bytes */
+	struct blob xattrs;	/* serialised: sorted (name NUL, u32 length LE, value)* */
+	char *acl;	/* POSIX ACL text, access then "default:" entries; NULL if none */
+	char *selinux;	/* security label; NULL if none */
+	char *caps;	/* file capabilities as text; NULL if none */
+	char *owner;	/* user name of uid, NULL if unknown */
+	char *group;	/* group name of gid, NULL if unknown */
+};
+
+void object_state_init(struct object_state *s);
+/* Frees what the state owns and re-initialises it. */
+void object_state_release(struct object_state *s);
+/* Deep copy into dst (initialised). Returns 0 or -ENOMEM. */
+int object_state_copy(struct object_state *dst, const struct object_state *src);
+/* Fills type, mode, ids, size, times, inode, device, links and rdev from a stat. */
+void object_state_from_stat(struct object_state *s, const struct stat *st);
+
+enum obj_type obj_type_from_mode(mode_t m);
+/* "file", "dir", "symlink", "fifo", "socket", "char", "block", "other". */
+const char *obj_type_name(enum obj_type t);
+
+/* The attribute's name in rules and output ("sha3-256"), or NULL. */
+const char *attr_name(enum attr a);
+/* Looks a name up; returns the attribute or -EINVAL. */
+int attr_from_name(const char *name, size_t len);
+
+/*
+ * Attributes that differ between a baseline and an observation, limited to mask and to
+ * what both recorded.  A type change is always reported.  With growing set, a file whose
+ * size did not shrink and whose prefix matched (cur->prefix_match) reports no change of
+ * size, times or hashes.
+ */
+uint32_t object_state_diff(const struct object_state *base, const struct object_state *cur,
+			   uint32_t mask, bool growing);
+
+/* Appends the value of one attribute as display text. */
+int object_attr_format(struct buf *out, const struct object_state *s, enum attr a);
+/* Writes the value of one attribute as a JSON value. */
+void object_attr_json(struct json_writer *w, const struct object_state *s, enum attr a);
+
+/* Hex of n bytes into out (2n+1). */
+void hex_encode(const uint8_t *p, size_t n, char *out);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * Locating and loading what every command needs.  The first file found wins: an
+ * explicit option, then /etc/vigil, then the packaged defaults installed with Vigil,
+ * so "vigil init && vigil check" works on a machine where nothing was configured.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cli/cli.h"
+#include "vigil-config.h"
+#include "base/banned.h"
+
+static bool exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+static void print_error(const struct vg_error *err)
+{
+	char msg[2048];
+
+	vg_error_format(err, msg, sizeof(msg));
+	log_error(0, "%s", msg);
+}
+
+const char *cli_state_dir(const struct cli *c)
+{
+	if (c->state_dir)
+		return c->state_dir;
+	if (c->settings.state_dir)
+		return c->settings.state_dir;
+	return DEFAULT_STATE;
+}
+
+static const char *const config_candidates[] = {
+	DEFAULT_CONFIG,
+	VIGIL_DATADIR "/vigil.conf",
+	VIGIL_SOURCE_PACKAGING "/vigil.conf",
+};
+
+static const char *const rules_candidates[] = {
+	DEFAULT_RULES,
+	VIGIL_DATADIR "/rules.d",
+	VIGIL_SOURCE_PACKAGING "/rules.d",
+};
+
+int cli_load(struct cli *c)
+{
+	struct vg_error err;
+	int r;
+
+	vg_error_clear(&err);
+	settings_init(&c->settings);
+	ruleset_init(&c->rules);
+	if (c->config_path) {
+		c->config_used = c->config_path;
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(config_candidates); i++) {
+			if (exists(config_candidates[i])) {
+				c->config_used = config_candidates[i];
+				break;
+			}
+		}
+	}
+	if (c->config_used) {
+		r = settings_load(&c->settings, c->config_used, true, &err);
+		if (r < 0) {
+			print_error(&err);
+			return EXIT_CONFIG;
+		}
+	}
+	if (c->verbosity == 0 && c->settings.log_level_set)
+		log_set_level(c->settings.log_level);
+	if (c->rules_dir) {
+		c->rules_used = strdup(c->rules_dir);
+	} else if (c->settings.rules_dir) {
+		c->rules_used = strdup(c->settings.rules_dir);
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(rules_candidates); i++) {
+			if (exists(rules_candidates[i])) {
+				c->rules_used = strdup(rules_candidates[i]);
+				break;
+			}
+		}
+		if (!c->rules_used) {
+			log_error(0, "no rules: none of '%s', '%s' exists (use --rules DIR)",
+				  rules_candidates[0], rules_candidates[1]);
+			return EXIT_CONFIG;
+		}
+	}
+	if (!c->rules_used)
+		return log_error(EXIT_FAILURE_, "out of memory");
+	r = ruleset_load_dir(&c->rules, c->rules_used, &err);
+	if (r < 0) {
+		print_error(&err);
+		return EXIT_CONFIG;
+	}
+	r = policy_compile(&c->rules, &c->policy);
+	if (r < 0)
+		return log_error(EXIT_FAILURE_, "cannot compile the rules: %s", strerror(-r));
+	c->policy_ready = true;
+	if (c->settings.host_name) {
+		snprintf(c->host_name, sizeof(c->host_name), "%s", c->settings.host_name);
+	} else if (gethostname(c->host_name, sizeof(c->host_name) - 1) < 0) {
+		snprintf(c->host_name, sizeof(c->host_name), "localhost");
+	}
+	log_debug("settings: %s", c->config_used ? c->config_used : "(built-in defaults)");
+	log_debug("rules: %zu from %s", c->rules.n, c->rules_used);
+	return EXIT_OK;
+}
+
+int cli_open_store(struct cli *c, bool create)
+{
+	struct vg_error err;
+	int r;
+
+	vg_error_clear(&err);
+	r = store_open(cli_state_dir(c), create ? STORE_CREATE : 0, &c->store, &err);
+	if (r < 0) {
+		print_error(&err);
+		return EXIT_STORE;
+	}
+	r = store_host(c->store, c->host_name, &c->host_id);
+	if (r < 0)
+		return log_error(EXIT_STORE, "cannot record host '%s': %s", c->host_name,
+				 store_errmsg(c->store));
+	return EXIT_OK;
+}
+
+void cli_release(struct cli *c)
+{
+	c->store = store_close(c->store);
+	if (c->policy_ready)
+		policy_release(&c->policy);
+	c->policy_ready = false;
+	ruleset_release(&c->rules);
+	settings_release(&c->settings);
+	free(c->rules_used);
+	c->rules_used = NULL;
+}

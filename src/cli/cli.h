@@ -1,0 +1,63 @@
+/*
+ * What every command shares: the global options, where settings, rules and the store
+ * are found, and the exit statuses of vigil(1).
+ */
+#ifndef VIGIL_CLI_CLI_H
+#define VIGIL_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "conf/rules.h"
+#include "conf/settings.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_ADDED = 1,
+	EXIT_REMOVED = 2,
+	EXIT_MODIFIED = 4,
+	EXIT_INCOMPLETE = 14,	/* some objects could not be examined */
+	EXIT_USAGE = 15,	/* bad command line */
+	EXIT_CONFIG = 16,	/* bad settings or rules */
+	EXIT_STORE = 17,	/* the store could not be used */
+	EXIT_FAILURE_ = 18,	/* anything else */
+};
+
+#define DEFAULT_CONFIG "/etc/vigil/vigil.conf"
+#define DEFAULT_RULES "/etc/vigil/rules.d"
+#define DEFAULT_STATE "/var/lib/vigil"
+
+struct cli {
+	/* global options */
+	const char *config_path;	/* --config, NULL if not given */
+	const char *rules_dir;		/* --rules */
+	const char *state_dir;		/* --state-dir */
+	bool json;
+	int verbosity;			/* -1 quiet, 0 normal, 1+ verbose */
+	/* command options */
+	bool full, quick, force;
+	/* loaded state */
+	struct settings settings;
+	const char *config_used;	/* NULL when running on built-in defaults */
+	char *rules_used;
+	struct ruleset rules;
+	struct policy policy;
+	bool policy_ready;
+	struct store *store;
+	char host_name[256];
+	int64_t host_id;
+};
+
+/* Loads settings and rules and compiles the policy; prints errors. Returns exit status. */
+int cli_load(struct cli *c);
+/* Opens (create: creating) the store and the host row. Returns exit status. */
+int cli_open_store(struct cli *c, bool create);
+void cli_release(struct cli *c);
+const char *cli_state_dir(const struct cli *c);
+
+int cmd_config_check(struct cli *c, int argc, char **argv);
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_check(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,66 @@
+/* vigil config check: load everything a run would load, and say what was found. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/escape.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "base/banned.h"
+
+int cmd_config_check(struct cli *c, int argc, char **argv)
+{
+	int status = cli_load(c);
+
+	if (status != EXIT_OK)
+		return status;
+	if (c->json) {
+		struct buf b;
+		struct json_writer w;
+
+		buf_init(&b, 0);
+		json_writer_init(&w, &b);
+		json_obj_open(&w);
+		json_key(&w, "settings");
+		if (c->config_used)
+			json_str_bytes(&w, c->config_used, strlen(c->config_used));
+		else
+			json_null(&w);
+		json_key(&w, "rules_dir");
+		json_str_bytes(&w, c->rules_used, strlen(c->rules_used));
+		json_key(&w, "rules");
+		json_u64(&w, c->rules.n);
+		json_key(&w, "rule_files");
+		json_arr_open(&w);
+		for (size_t i = 0; i < c->rules.n_files; i++)
+			json_str_bytes(&w, c->rules.files[i], strlen(c->rules.files[i]));
+		json_arr_close(&w);
+		json_key(&w, "roots");
+		json_arr_open(&w);
+		for (size_t i = 0; i < c->policy.n_roots; i++)
+			json_str_bytes(&w, c->policy.roots[i], c->policy.root_lens[i]);
+		json_arr_close(&w);
+		json_key(&w, "state_dir");
+		json_str_bytes(&w, cli_state_dir(c), strlen(cli_state_dir(c)));
+		json_obj_close(&w);
+		puts(buf_str(&b));
+		buf_release(&b);
+		return EXIT_OK;
+	}
+	if (c->verbosity >= 0) {
+		printf("settings: %s\n", c->config_used ? c->config_used : "(built-in defaults)");
+		printf("rules: %zu rules in %zu files under %s\n", c->rules.n, c->rules.n_files,
+		       c->rules_used);
+		printf("state directory: %s\n", cli_state_dir(c));
+		printf("walk roots:");
+		for (size_t i = 0; i < c->policy.n_roots; i++) {
+			struct buf b;
+
+			buf_init(&b, 0);
+			escape_bytes(&b, c->policy.roots[i], c->policy.root_lens[i]);
+			printf(" %s", buf_str(&b));
+			buf_release(&b);
+		}
+		printf("\nconfiguration is valid\n");
+	}
+	return EXIT_OK;
+}

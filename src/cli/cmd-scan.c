@@ -1,0 +1,191 @@
+/*
+ * vigil init and vigil check: run the engine and present what it found, to a person
+ * (one line per change, changed attributes indented below) or as JSON Lines.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/escape.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "cli/cli.h"
+#include "engine/engine.h"
+#include "base/banned.h"
+
+static void print_path(const char *p, size_t n)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (escape_bytes(&b, p, n) == 0)
+		fputs(buf_str(&b), stdout);
+	buf_release(&b);
+}
+
+static void print_rule_tags(const struct rule *r)
+{
+	if (!r || r->kind != RULE_SELECT)
+		return;
+	if (r->severity == SEV_MEDIUM && r->n_tags == 0)
+		return;
+	printf("  [%s", severity_name(r->severity));
+	for (size_t i = 0; i < r->n_tags; i++)
+		printf(" @%s", r->tags[i]);
+	putchar(']');
+}
+
+static int report(void *ud, const struct engine_event *ev)
+{
+	struct cli *c = ud;
+	const struct scan_item *it = ev->item;
+	const struct object_state *s = it->has_cur ? &it->cur : &it->base;
+
+	if (c->json) {
+		puts(ev->json);
+		return 0;
+	}
+	switch (ev->kind) {
+	case ENGINE_ERROR: {
+		struct buf b;
+
+		buf_init(&b, 0);
+		escape_bytes(&b, it->path, it->path_len);
+		if (it->err_below)
+			log_error(0, "'%s': not examined: its directory could not be read: %s",
+				  buf_str(&b), strerror(-it->err));
+		else
+			log_error(0, "cannot %s '%s': %s", it->err_op ? it->err_op : "read",
+				  buf_str(&b), strerror(-it->err));
+		buf_release(&b);
+		return 0;
+	}
+	case ENGINE_UNSTABLE: {
+		struct buf b;
+
+		buf_init(&b, 0);
+		escape_bytes(&b, it->path, it->path_len);
+		log_warning("'%s' changed while it was read; its values are from the last attempt",
+			    buf_str(&b));
+		buf_release(&b);
+		return 0;
+	}
+	default:
+		break;
+	}
+	if (c->verbosity < 0)
+		return 0;
+	printf("%-9s %-8s ", engine_event_name(ev->kind), obj_type_name(s->type));
+	print_path(it->path, it->path_len);
+	print_rule_tags(ev->rule);
+	putchar('\n');
+	if (ev->kind == ENGINE_MODIFIED) {
+		for (int a = 0; a < ATTR__COUNT; a++) {
+			struct buf before, after;
+
+			if (!(ev->changed & ATTR_BIT(a)))
+				continue;
+			buf_init(&before, 0);
+			buf_init(&after, 0);
+			object_attr_format(&before, &it->base, (enum attr)a);
+			object_attr_format(&after, &it->cur, (enum attr)a);
+			printf("          %-11s %s -> %s\n", attr_name((enum attr)a), buf_str(&before),
+			       buf_str(&after));
+			buf_release(&before);
+			buf_release(&after);
+		}
+	}
+	return 0;
+}
+
+static struct engine_opts make_opts(struct cli *c)
+{
+	struct engine_opts o = {
+		.policy = &c->policy,
+		.store = c->store,
+		.host_id = c->host_id,
+		.host_name = c->host_name,
+		.full = c->full,
+		.workers = c->settings.workers,
+		.hash_attempts = c->settings.hash_attempts,
+		.one_filesystem = c->settings.one_filesystem,
+	};
+
+	return o;
+}
+
+static void summary(const struct cli *c, const char *what, const struct engine_result *res)
+{
+	double secs = (double)(res->finished_ns - res->started_ns) / 1e9;
+
+	if (c->verbosity < 0)
+		return;
+	if (strcmp(what, "init") == 0)
+		log_info("init: baseline of %" PRIu64 " objects recorded (%" PRIu64
+			 " files hashed, %.1f MiB) in %.2f s; %" PRIu64 " errors",
+			 res->objects, res->hashed, (double)res->bytes / 1048576.0, secs,
+			 res->errors);
+	else
+		log_info("check: %" PRIu64 " objects, %" PRIu64 " added, %" PRIu64 " removed, %" PRIu64
+			 " modified, %" PRIu64 " errors in %.2f s",
+			 res->objects, res->added, res->removed, res->modified, res->errors, secs);
+}
+
+int cmd_init(struct cli *c, int argc, char **argv)
+{
+	struct store_baseline_info info;
+	struct engine_result res;
+	struct engine_opts o;
+	int status, r;
+
+	status = cli_load(c);
+	if (status != EXIT_OK)
+		return status;
+	status = cli_open_store(c, true);
+	if (status != EXIT_OK)
+		return status;
+	r = store_baseline_info(c->store, c->host_id, &info);
+	if (r < 0)
+		return log_error(EXIT_STORE, "cannot read the store: %s", store_errmsg(c->store));
+	if (info.exists && info.complete && !c->force)
+		return log_error(EXIT_USAGE,
+				 "a baseline of %" PRIu64 " objects exists in '%s'; 'vigil init --force'"
+				 " replaces it",
+				 info.objects, cli_state_dir(c));
+	o = make_opts(c);
+	r = engine_init(&o, report, c, &res);
+	if (r < 0)
+		return log_error(r == -ENOMEM ? EXIT_FAILURE_ : EXIT_STORE, "init failed: %s (%s)",
+				 strerror(-r), store_errmsg(c->store));
+	summary(c, "init", &res);
+	return res.errors ? EXIT_INCOMPLETE : EXIT_OK;
+}
+
+int cmd_check(struct cli *c, int argc, char **argv)
+{
+	struct engine_result res;
+	struct engine_opts o;
+	int status, r;
+
+	status = cli_load(c);
+	if (status != EXIT_OK)
+		return status;
+	status = cli_open_store(c, false);
+	if (status != EXIT_OK)
+		return status;
+	o = make_opts(c);
+	r = engine_check(&o, report, c, &res);
+	if (r == -ENODATA)
+		return log_error(EXIT_STORE, "no complete baseline for host '%s' in '%s' (run 'vigil init')",
+				 c->host_name, cli_state_dir(c));
+	if (r < 0)
+		return log_error(r == -ENOMEM ? EXIT_FAILURE_ : EXIT_STORE, "check failed: %s (%s)",
+				 strerror(-r), store_errmsg(c->store));
+	fflush(stdout);
+	summary(c, "check", &res);
+	if (res.errors)
+		return EXIT_INCOMPLETE;
+	return (res.added ? EXIT_ADDED : 0) | (res.removed ? EXIT_REMOVED : 0) |
+	       (res.modified ? EXIT_MODIFIED : 0);
+}

@@ -1,0 +1,255 @@
+/*
+ * The settings parser.  Strict on purpose: a typo in a monitoring configuration must
+ * stop the program with the exact place of the typo, not silently select defaults.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/buf.h"
+#include "base/parse.h"
+#include "conf/conffile.h"
+#include "conf/settings.h"
+#include "base/banned.h"
+
+void settings_init(struct settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->log_level = LOG_LEVEL_INFO;
+	s->hash_attempts = 3;
+}
+
+void settings_release(struct settings *s)
+{
+	free(s->host_name);
+	free(s->state_dir);
+	free(s->rules_dir);
+	for (size_t i = 0; i < s->n_files; i++)
+		free(s->files[i]);
+	free(s->files);
+	settings_init(s);
+}
+
+enum key_type { K_STRING, K_PATH, K_UINT, K_BOOL, K_LEVEL };
+
+struct key_def {
+	const char *section;
+	const char *key;
+	enum key_type type;
+	size_t offset;
+	uint64_t min, max;
+};
+
+#define OFF(f) offsetof(struct settings, f)
+static const struct key_def keys[] = {
+	{ "vigil", "host_name", K_STRING, OFF(host_name), 0, 0 },
+	{ "vigil", "state_dir", K_PATH, OFF(state_dir), 0, 0 },
+	{ "vigil", "rules_dir", K_PATH, OFF(rules_dir), 0, 0 },
+	{ "vigil", "log_level", K_LEVEL, OFF(log_level), 0, 0 },
+	{ "scan", "workers", K_UINT, OFF(workers), 0, 256 },
+	{ "scan", "one_filesystem", K_BOOL, OFF(one_filesystem), 0, 0 },
+	{ "scan", "hash_attempts", K_UINT, OFF(hash_attempts), 1, 10 },
+};
+
+static bool section_known(const char *s, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strlen(keys[i].section) == n && memcmp(keys[i].section, s, n) == 0)
+			return true;
+	return false;
+}
+
+static int set_value(struct settings *s, const struct key_def *k, const char *v,
+		     const char *file, unsigned line, unsigned col, struct vg_error *err)
+{
+	char *p = (char *)s + k->offset;
+	static const char *const levels[] = { "error", "warning", "info", "debug" };
+	uint64_t u;
+	bool b;
+
+	switch (k->type) {
+	case K_PATH:
+		if (v[0] != '/')
+			return vg_error_set(err, -EINVAL, file, line, col,
+					    "'%s' must be an absolute path, got '%s'", k->key, v);
+		/* fall through */
+	case K_STRING: {
+		char *d;
+
+		if (!v[0])
+			return vg_error_set(err, -EINVAL, file, line, col, "'%s' must not be empty",
+					    k->key);
+		d = strdup(v);
+		if (!d)
+			return -ENOMEM;
+		free(*(char **)p);
+		*(char **)p = d;
+		return 0;
+	}
+	case K_UINT:
+		if (parse_uint_range(v, k->min, k->max, &u) < 0)
+			return vg_error_set(err, -EINVAL, file, line, col,
+					    "'%s' must be a whole number from %llu to %llu, got '%s'",
+					    k->key, (unsigned long long)k->min,
+					    (unsigned long long)k->max, v);
+		*(unsigned *)p = (unsigned)u;
+		return 0;
+	case K_BOOL:
+		if (parse_bool(v, &b) < 0)
+			return vg_error_set(err, -EINVAL, file, line, col,
+					    "'%s' must be true or false, got '%s'", k->key, v);
+		*(bool *)p = b;
+		return 0;
+	case K_LEVEL:
+		for (unsigned i = 0; i < ARRAY_SIZE(levels); i++) {
+			if (strcmp(v, levels[i]) == 0) {
+				s->log_level = (enum log_level)i;
+				s->log_level_set = true;
+				return 0;
+			}
+		}
+		return vg_error_set(err, -EINVAL, file, line, col,
+				    "'log_level' must be error, warning, info or debug, got '%s'", v);
+	}
+	return -EINVAL;
+}
+
+struct ini_state {
+	struct settings *s;
+	char section[64];
+	bool seen[ARRAY_SIZE(keys)];
+};
+
+static int ini_line(void *ud, const char *file, unsigned lineno, char *line, struct vg_error *err)
+{
+	struct ini_state *st = ud;
+	char *p = line, *eq, *key_end, *v, *end;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#' || *p == ';')
+		return 0;
+	if (*p == '[') {
+		char *close = strchr(p, ']');
+
+		if (!close)
+			return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(p - line) + 1,
+					    "missing ']' in section header");
+		for (char *q = close + 1; *q; q++)
+			if (*q != ' ' && *q != '\t')
+				return vg_error_set(err, -EINVAL, file, lineno,
+						    (unsigned)(q - line) + 1,
+						    "unexpected text after section header");
+		n = (size_t)(close - p - 1);
+		if (!section_known(p + 1, n))
+			return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(p - line) + 2,
+					    "unknown section '%.*s'", (int)n, p + 1);
+		snprintf(st->section, sizeof(st->section), "%.*s", (int)n, p + 1);
+		return 0;
+	}
+	eq = strchr(p, '=');
+	if (!eq)
+		return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(p - line) + 1,
+				    "expected 'key = value'");
+	key_end = eq;
+	while (key_end > p && (key_end[-1] == ' ' || key_end[-1] == '\t'))
+		key_end--;
+	n = (size_t)(key_end - p);
+	if (n == 0)
+		return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(p - line) + 1,
+				    "missing key before '='");
+	if (!st->section[0])
+		return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(p - line) + 1,
+				    "key '%.*s' outside of any section", (int)n, p);
+	v = eq + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	end = v + strlen(v);
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (strcmp(keys[i].section, st->section) != 0 || strlen(keys[i].key) != n ||
+		    memcmp(keys[i].key, p, n) != 0)
+			continue;
+		if (st->seen[i])
+			return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(p - line) + 1,
+					    "'%s' is set twice in [%s]", keys[i].key, st->section);
+		st->seen[i] = true;
+		return set_value(st->s, &keys[i], v, file, lineno, (unsigned)(v - line) + 1, err);
+	}
+	return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(p - line) + 1,
+			    "unknown key '%.*s' in [%s]", (int)n, p, st->section);
+}
+
+static int remember_file(struct settings *s, const char *path)
+{
+	char **f = realloc(s->files, (s->n_files + 1) * sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	s->files = f;
+	f[s->n_files] = strdup(path);
+	if (!f[s->n_files])
+		return -ENOMEM;
+	s->n_files++;
+	return 0;
+}
+
+int settings_parse_text(struct settings *s, const char *name, const char *text, size_t len,
+			struct vg_error *err)
+{
+	struct ini_state st = { .s = s };
+
+	return conffile_each_line(name, text, len, ini_line, &st, err);
+}
+
+static int load_one(struct settings *s, const char *path, struct vg_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	r = conffile_read(path, &text, &len, err);
+	if (r < 0)
+		return r;
+	r = settings_parse_text(s, path, text, len, err);
+	if (r < 0)
+		return r;
+	return remember_file(s, path);
+}
+
+int settings_load(struct settings *s, const char *path, bool must_exist, struct vg_error *err)
+{
+	_cleanup_free_ char *dropdir = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		return vg_error_set(err, neg_errno(), path, 0, 0, "cannot read settings: %s",
+				    strerror(errno));
+	}
+	r = load_one(s, path, err);
+	if (r < 0)
+		return r;
+	if (asprintf(&dropdir, "%s.d", path) < 0)
+		return -ENOMEM;
+	r = conffile_list_dir(dropdir, ".conf", &names, &n, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = load_one(s, names[i], err);
+	conffile_free_list(names, n);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * Settings: vigil.conf and its drop-ins, INI style (vigil.conf(5)).
+ *
+ *	[vigil]
+ *	host_name = ca1.example
+ *	state_dir = /var/lib/vigil
+ *	rules_dir = /etc/vigil/rules.d
+ *	log_level = info
+ *
+ *	[scan]
+ *	workers = 0
+ *	one_filesystem = false
+ *	hash_attempts = 3
+ *
+ * The main file is read first, then every "*.conf" in "<main file>.d/" in byte order of
+ * their names; a later value replaces an earlier one.  Unknown sections and keys, bad
+ * values and a key given twice in one file are errors that name file, line and column.
+ */
+#ifndef VIGIL_CONF_SETTINGS_H
+#define VIGIL_CONF_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "base/log.h"
+
+struct settings {
+	char *host_name;	/* NULL: the kernel's host name */
+	char *state_dir;	/* NULL: default */
+	char *rules_dir;	/* NULL: default */
+	enum log_level log_level;
+	bool log_level_set;
+	unsigned workers;	/* 0: one per online CPU */
+	bool one_filesystem;
+	unsigned hash_attempts;
+	char **files;		/* the files read, in order */
+	size_t n_files;
+};
+
+void settings_init(struct settings *s);
+void settings_release(struct settings *s);
+/*
+ * Reads path and its drop-in directory into s (which keeps the defaults for what is not
+ * set).  A missing main file is an error only when must_exist is set; a missing drop-in
+ * directory is never one.  Returns 0 or a negative errno with err filled.
+ */
+int settings_load(struct settings *s, const char *path, bool must_exist, struct vg_error *err);
+/* Parses text as if it were file name (for tests and fuzzing). */
+int settings_parse_text(struct settings *s, const char *name, const char *text, size_t len,
+			struct vg_error *err);
+
+#endif

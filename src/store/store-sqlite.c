@@ -1,0 +1,866 @@
+/*
+ * The SQLite backend of the store.  One writer connection per process; a baseline
+ * cursor opens its own read-only connection so the scanner's thread can read the
+ * baseline while the caller's thread writes.  Bulk writes are batched into
+ * transactions; objects are a WITHOUT ROWID table keyed by (host, kind, key), so a
+ * baseline written in key order is appended, and read back in key order, sequentially.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "store/store.h"
+#include "base/banned.h"
+
+#define OBJ_KIND_FILE 1
+#define BATCH_ROWS 8192
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *put;
+	sqlite3_stmt *change;
+	bool in_tx;
+	unsigned batch;
+};
+
+struct store_cursor {
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	struct buf path;
+	struct object_state state;
+};
+
+static const char *const migrations[] = {
+	/* 1: baseline objects, runs and their changes */
+	"CREATE TABLE hosts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE objects ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  kind INTEGER NOT NULL,"
+	"  key BLOB NOT NULL,"
+	"  attrs INTEGER NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL, ino INTEGER NOT NULL, dev INTEGER NOT NULL,"
+	"  nlink INTEGER NOT NULL, rdev INTEGER NOT NULL,"
+	"  mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, flags INTEGER NOT NULL,"
+	"  owner TEXT, grp TEXT, hashes BLOB, target BLOB, xattrs BLOB,"
+	"  acl TEXT, selinux TEXT, caps TEXT,"
+	"  PRIMARY KEY (host_id, kind, key)) WITHOUT ROWID;"
+	"CREATE TABLE baselines ("
+	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id),"
+	"  state TEXT NOT NULL CHECK (state IN ('building', 'complete')),"
+	"  created_ns INTEGER NOT NULL,"
+	"  objects INTEGER NOT NULL);"
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  kind TEXT NOT NULL,"
+	"  full INTEGER NOT NULL,"
+	"  started_ns INTEGER NOT NULL,"
+	"  finished_ns INTEGER,"
+	"  objects INTEGER, added INTEGER, removed INTEGER, modified INTEGER, errors INTEGER,"
+	"  status INTEGER);"
+	"CREATE TABLE changes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  kind INTEGER NOT NULL,"
+	"  key BLOB NOT NULL,"
+	"  change TEXT NOT NULL CHECK (change IN ('added', 'removed', 'modified')),"
+	"  attrs INTEGER NOT NULL,"
+	"  detected_ns INTEGER NOT NULL,"
+	"  event TEXT NOT NULL);"
+	"CREATE INDEX changes_by_run ON changes(run_id);"
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);",
+};
+
+static int sql_err(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+const char *store_errmsg(struct store *s)
+{
+	return s && s->db ? sqlite3_errmsg(s->db) : "no store";
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return sql_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+static int schema_version(sqlite3 *db, int *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(rc);
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : sql_err(rc);
+}
+
+static int migrate(sqlite3 *db, const char *path, struct vg_error *err)
+{
+	int v, r;
+
+	r = schema_version(db, &v);
+	if (r < 0)
+		return vg_error_set(err, r, path, 0, 0, "cannot read the schema version: %s",
+				    sqlite3_errmsg(db));
+	if (v > (int)ARRAY_SIZE(migrations))
+		return vg_error_set(err, -EPROTO, path, 0, 0,
+				    "store schema %d is newer than this vigil understands (%d)", v,
+				    (int)ARRAY_SIZE(migrations));
+	for (; v < (int)ARRAY_SIZE(migrations); v++) {
+		char pragma[64];
+
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		r = exec(db, "BEGIN IMMEDIATE");
+		if (r == 0)
+			r = exec(db, migrations[v]);
+		if (r == 0)
+			r = exec(db, pragma);
+		if (r == 0)
+			r = exec(db, "COMMIT");
+		if (r < 0) {
+			r = vg_error_set(err, r, path, 0, 0, "migration %d failed: %s", v + 1,
+					 sqlite3_errmsg(db));
+			exec(db, "ROLLBACK");
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int open_db(const char *path, bool readonly, bool create, sqlite3 **ret)
+{
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (create && !readonly)
+		flags |= SQLITE_OPEN_CREATE;
+	flags |= SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		int r = sql_err(rc);
+
+		sqlite3_close(db);
+		return r;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	sqlite3_extended_result_codes(db, 1);
+	*ret = db;
+	return 0;
+}
+
+int store_open(const char *state_dir, unsigned flags, struct store **ret, struct vg_error *err)
+{
+	struct store *s;
+	struct stat st;
+	int r;
+
+	if (stat(state_dir, &st) < 0) {
+		if (errno != ENOENT || !(flags & STORE_CREATE))
+			return vg_error_set(err, neg_errno(), state_dir, 0, 0,
+					    "cannot use the state directory: %s", strerror(errno));
+		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+			return vg_error_set(err, neg_errno(), state_dir, 0, 0,
+					    "cannot create the state directory: %s",
+					    strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		return vg_error_set(err, -ENOTDIR, state_dir, 0, 0, "not a directory");
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (asprintf(&s->path, "%s/%s", state_dir, STORE_DB_NAME) < 0) {
+		free(s);
+		return -ENOMEM;
+	}
+	if (!(flags & STORE_CREATE) && access(s->path, F_OK) < 0) {
+		r = vg_error_set(err, -ENOENT, s->path, 0, 0,
+				 "no store here (run 'vigil init' first)");
+		goto fail;
+	}
+	r = open_db(s->path, flags & STORE_READONLY, flags & STORE_CREATE, &s->db);
+	if (r < 0) {
+		r = vg_error_set(err, r, s->path, 0, 0, "cannot open the store: %s",
+				 s->db ? sqlite3_errmsg(s->db) : strerror(-r));
+		goto fail;
+	}
+	if (!(flags & STORE_READONLY)) {
+		chmod(s->path, 0600);
+		r = exec(s->db, "PRAGMA journal_mode=WAL");
+		if (r == 0)
+			r = exec(s->db, "PRAGMA synchronous=NORMAL");
+		if (r == 0)
+			r = exec(s->db, "PRAGMA foreign_keys=ON");
+		if (r < 0) {
+			r = vg_error_set(err, r, s->path, 0, 0, "cannot set up the store: %s",
+					 sqlite3_errmsg(s->db));
+			goto fail;
+		}
+		r = migrate(s->db, s->path, err);
+		if (r < 0)
+			goto fail;
+	} else {
+		int v;
+
+		r = schema_version(s->db, &v);
+		if (r == 0 && v != (int)ARRAY_SIZE(migrations))
+			r = -EPROTO;
+		if (r < 0) {
+			r = vg_error_set(err, r, s->path, 0, 0,
+					 "store schema is not the one this vigil uses");
+			goto fail;
+		}
+	}
+	*ret = s;
+	return 0;
+fail:
+	store_close(s);
+	return r;
+}
+
+struct store *store_close(struct store *s)
+{
+	if (!s)
+		return NULL;
+	if (s->in_tx)
+		exec(s->db, "ROLLBACK");
+	sqlite3_finalize(s->put);
+	sqlite3_finalize(s->change);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+	return NULL;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	return sql_err(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL));
+}
+
+int store_host(struct store *s, const char *name, int64_t *ret_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "INSERT INTO hosts(name) VALUES (?1) ON CONFLICT(name) DO NOTHING", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(rc);
+	r = prepare(s->db, "SELECT id FROM hosts WHERE name = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+}
+
+int store_meta_get(struct store *s, const char *key, char **ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "SELECT value FROM meta WHERE key = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = strdup((const char *)sqlite3_column_text(st, 0));
+		r = *ret ? 0 : -ENOMEM;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_meta_set(struct store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+			   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int store_baseline_info(struct store *s, int64_t host, struct store_baseline_info *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = prepare(s->db, "SELECT state, created_ns, objects FROM baselines WHERE host_id = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret->exists = true;
+		ret->complete = strcmp((const char *)sqlite3_column_text(st, 0), "complete") == 0;
+		ret->created_ns = sqlite3_column_int64(st, 1);
+		ret->objects = (uint64_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+/* ---- keys ---- */
+
+static int key_from_path(struct buf *b, const char *path, size_t len)
+{
+	int r;
+
+	buf_reset(b);
+	r = buf_append(b, path, len);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < len; i++)
+		if (b->data[i] == '/')
+			b->data[i] = '\0';
+	return 0;
+}
+
+/* ---- baseline writing ---- */
+
+static int tx_begin(struct store *s)
+{
+	int r;
+
+	if (s->in_tx)
+		return 0;
+	r = exec(s->db, "BEGIN IMMEDIATE");
+	if (r == 0) {
+		s->in_tx = true;
+		s->batch = 0;
+	}
+	return r;
+}
+
+static int tx_commit(struct store *s)
+{
+	int r;
+
+	if (!s->in_tx)
+		return 0;
+	r = exec(s->db, "COMMIT");
+	if (r == 0)
+		s->in_tx = false;
+	return r;
+}
+
+int store_baseline_begin(struct store *s, int64_t host)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = tx_begin(s);
+	if (r < 0)
+		return r;
+	r = prepare(s->db, "DELETE FROM objects WHERE host_id = ?1", &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, host);
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		sqlite3_finalize(st);
+	}
+	if (r == 0)
+		r = prepare(s->db, "INSERT INTO baselines(host_id, state, created_ns, objects) "
+				   "VALUES (?1, 'building', 0, 0) ON CONFLICT(host_id) DO UPDATE "
+				   "SET state = 'building', created_ns = 0, objects = 0",
+			    &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, host);
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		sqlite3_finalize(st);
+	}
+	if (r == 0)
+		r = tx_commit(s);
+	if (r == 0 && !s->put)
+		r = prepare(s->db,
+			    "INSERT INTO objects(host_id, kind, key, attrs, type, mode, uid, gid, size,"
+			    " ino, dev, nlink, rdev, mtime_ns, ctime_ns, flags, owner, grp, hashes,"
+			    " target, xattrs, acl, selinux, caps) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+			    " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
+			    " ?21, ?22, ?23, ?24)",
+			    &s->put);
+	if (r < 0)
+		store_baseline_abort(s);
+	return r;
+}
+
+static size_t pack_hashes(const struct object_state *st, uint8_t out[192])
+{
+	size_t n = 0;
+
+	if (st->attrs & ATTR_BIT(ATTR_SHA256)) {
+		memcpy(out + n, st->sha256, SHA256_LEN);
+		n += SHA256_LEN;
+	}
+	if (st->attrs & ATTR_BIT(ATTR_SHA512)) {
+		memcpy(out + n, st->sha512, SHA512_LEN);
+		n += SHA512_LEN;
+	}
+	if (st->attrs & ATTR_BIT(ATTR_SHA3_256)) {
+		memcpy(out + n, st->sha3_256, SHA256_LEN);
+		n += SHA256_LEN;
+	}
+	if (st->attrs & ATTR_BIT(ATTR_BLAKE2B512)) {
+		memcpy(out + n, st->blake2b512, SHA512_LEN);
+		n += SHA512_LEN;
+	}
+	return n;
+}
+
+static int unpack_hashes(struct object_state *st, const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+	struct {
+		enum attr a;
+		uint8_t *dst;
+		size_t len;
+	} h[] = {
+		{ ATTR_SHA256, st->sha256, SHA256_LEN },
+		{ ATTR_SHA512, st->sha512, SHA512_LEN },
+		{ ATTR_SHA3_256, st->sha3_256, SHA256_LEN },
+		{ ATTR_BLAKE2B512, st->blake2b512, SHA512_LEN },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(h); i++) {
+		if (!(st->attrs & ATTR_BIT(h[i].a)))
+			continue;
+		if (off + h[i].len > n)
+			return -EBADMSG;
+		memcpy(h[i].dst, p + off, h[i].len);
+		off += h[i].len;
+	}
+	return off == n ? 0 : -EBADMSG;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_blob_or_null(sqlite3_stmt *st, int i, const struct blob *b)
+{
+	if (b->p)
+		sqlite3_bind_blob(st, i, b->p, (int)b->n, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_baseline_put(struct store *s, int64_t host, const char *path, size_t len,
+		       const struct object_state *o)
+{
+	sqlite3_stmt *st = s->put;
+	uint8_t hashes[192];
+	size_t hn;
+	char stack[512];
+	char *key = len <= sizeof(stack) ? stack : malloc(len);
+	int rc, r;
+
+	if (!st)
+		return -EINVAL;
+	if (!key)
+		return -ENOMEM;
+	memcpy(key, path, len);
+	for (size_t i = 0; i < len; i++)
+		if (key[i] == '/')
+			key[i] = '\0';
+	r = tx_begin(s);
+	if (r < 0)
+		goto out;
+	hn = pack_hashes(o, hashes);
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_int(st, 2, OBJ_KIND_FILE);
+	sqlite3_bind_blob(st, 3, key, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, o->attrs);
+	sqlite3_bind_int(st, 5, o->type);
+	sqlite3_bind_int64(st, 6, o->mode);
+	sqlite3_bind_int64(st, 7, o->uid);
+	sqlite3_bind_int64(st, 8, o->gid);
+	sqlite3_bind_int64(st, 9, (int64_t)o->size);
+	sqlite3_bind_int64(st, 10, (int64_t)o->ino);
+	sqlite3_bind_int64(st, 11, (int64_t)o->dev);
+	sqlite3_bind_int64(st, 12, (int64_t)o->nlink);
+	sqlite3_bind_int64(st, 13, (int64_t)o->rdev);
+	sqlite3_bind_int64(st, 14, o->mtime_ns);
+	sqlite3_bind_int64(st, 15, o->ctime_ns);
+	sqlite3_bind_int64(st, 16, o->flags);
+	bind_text_or_null(st, 17, o->owner);
+	bind_text_or_null(st, 18, o->group);
+	if (hn)
+		sqlite3_bind_blob(st, 19, hashes, (int)hn, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 19);
+	bind_blob_or_null(st, 20, &o->target);
+	bind_blob_or_null(st, 21, &o->xattrs);
+	bind_text_or_null(st, 22, o->acl);
+	bind_text_or_null(st, 23, o->selinux);
+	bind_text_or_null(st, 24, o->caps);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+	if (r == 0 && ++s->batch >= BATCH_ROWS)
+		r = tx_commit(s);
+out:
+	if (key != stack)
+		free(key);
+	return r;
+}
+
+int store_baseline_finish(struct store *s, int64_t host, int64_t created_ns)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = tx_begin(s);
+	if (r < 0)
+		return r;
+	r = prepare(s->db, "UPDATE baselines SET state = 'complete', created_ns = ?2, objects ="
+			   " (SELECT count(*) FROM objects WHERE host_id = ?1) WHERE host_id = ?1",
+		    &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, host);
+		sqlite3_bind_int64(st, 2, created_ns);
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		sqlite3_finalize(st);
+	}
+	if (r == 0)
+		r = tx_commit(s);
+	if (r < 0)
+		store_baseline_abort(s);
+	return r;
+}
+
+void store_baseline_abort(struct store *s)
+{
+	if (s->in_tx) {
+		exec(s->db, "ROLLBACK");
+		s->in_tx = false;
+	}
+}
+
+/* ---- reading ---- */
+
+#define OBJ_COLUMNS                                                                                \
+	"key, attrs, type, mode, uid, gid, size, ino, dev, nlink, rdev, mtime_ns, ctime_ns, "      \
+	"flags, owner, grp, hashes, target, xattrs, acl, selinux, caps"
+
+static int dup_col_text(sqlite3_stmt *st, int i, char **dst)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	*dst = NULL;
+	if (!t)
+		return 0;
+	*dst = strdup((const char *)t);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int dup_col_blob(sqlite3_stmt *st, int i, struct blob *dst)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+
+	dst->p = NULL;
+	dst->n = 0;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return 0;
+	dst->p = malloc(n ? (size_t)n : 1);
+	if (!dst->p)
+		return -ENOMEM;
+	if (n)
+		memcpy(dst->p, p, (size_t)n);
+	dst->n = (size_t)n;
+	return 0;
+}
+
+/* Decodes a row of OBJ_COLUMNS (from column 1 on) into o (initialised). */
+static int row_to_state(sqlite3_stmt *st, struct object_state *o)
+{
+	int r;
+
+	o->attrs = (uint32_t)sqlite3_column_int64(st, 1);
+	o->type = (uint8_t)sqlite3_column_int(st, 2);
+	o->mode = (uint32_t)sqlite3_column_int64(st, 3);
+	o->uid = (uint32_t)sqlite3_column_int64(st, 4);
+	o->gid = (uint32_t)sqlite3_column_int64(st, 5);
+	o->size = (uint64_t)sqlite3_column_int64(st, 6);
+	o->ino = (uint64_t)sqlite3_column_int64(st, 7);
+	o->dev = (uint64_t)sqlite3_column_int64(st, 8);
+	o->nlink = (uint64_t)sqlite3_column_int64(st, 9);
+	o->rdev = (uint64_t)sqlite3_column_int64(st, 10);
+	o->mtime_ns = sqlite3_column_int64(st, 11);
+	o->ctime_ns = sqlite3_column_int64(st, 12);
+	o->flags = (uint32_t)sqlite3_column_int64(st, 13);
+	if ((r = dup_col_text(st, 14, &o->owner)) < 0 || (r = dup_col_text(st, 15, &o->group)) < 0)
+		return r;
+	r = unpack_hashes(o, sqlite3_column_blob(st, 16), (size_t)sqlite3_column_bytes(st, 16));
+	if (r < 0)
+		return r;
+	if ((r = dup_col_blob(st, 17, &o->target)) < 0 || (r = dup_col_blob(st, 18, &o->xattrs)) < 0 ||
+	    (r = dup_col_text(st, 19, &o->acl)) < 0 || (r = dup_col_text(st, 20, &o->selinux)) < 0 ||
+	    (r = dup_col_text(st, 21, &o->caps)) < 0)
+		return r;
+	return 0;
+}
+
+int store_cursor_new(struct store *s, int64_t host, struct store_cursor **ret)
+{
+	struct store_cursor *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	buf_init(&c->path, SIZE_MAX / 2);
+	r = open_db(s->path, true, false, &c->db);
+	if (r == 0)
+		r = sql_err(sqlite3_prepare_v2(c->db,
+					       "SELECT " OBJ_COLUMNS " FROM objects WHERE host_id = ?1"
+					       " AND kind = 1 ORDER BY key",
+					       -1, &c->st, NULL));
+	if (r < 0) {
+		store_cursor_free(c);
+		return r;
+	}
+	sqlite3_bind_int64(c->st, 1, host);
+	*ret = c;
+	return 0;
+}
+
+int store_cursor_next(struct store_cursor *c, const char **ret_path, size_t *ret_len,
+		      struct object_state **ret_state)
+{
+	const char *key;
+	int n, rc, r;
+
+	object_state_release(&c->state);
+	rc = sqlite3_step(c->st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return sql_err(rc);
+	key = sqlite3_column_blob(c->st, 0);
+	n = sqlite3_column_bytes(c->st, 0);
+	buf_reset(&c->path);
+	r = buf_append(&c->path, key, (size_t)n);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < n; i++)
+		if (c->path.data[i] == '\0')
+			c->path.data[i] = '/';
+	r = row_to_state(c->st, &c->state);
+	if (r < 0)
+		return r;
+	*ret_path = c->path.data;
+	*ret_len = c->path.len;
+	*ret_state = &c->state;
+	return 1;
+}
+
+struct store_cursor *store_cursor_free(struct store_cursor *c)
+{
+	if (!c)
+		return NULL;
+	object_state_release(&c->state);
+	sqlite3_finalize(c->st);
+	sqlite3_close(c->db);
+	buf_release(&c->path);
+	free(c);
+	return NULL;
+}
+
+int store_baseline_get(struct store *s, int64_t host, const char *path, size_t len,
+		       struct object_state *ret)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf key;
+	int rc, r;
+
+	buf_init(&key, SIZE_MAX / 2);
+	r = key_from_path(&key, path, len);
+	if (r == 0)
+		r = prepare(s->db, "SELECT " OBJ_COLUMNS " FROM objects WHERE host_id = ?1 AND"
+				   " kind = 1 AND key = ?2",
+			    &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_blob(st, 2, key.data, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		object_state_init(ret);
+		r = row_to_state(st, ret);
+		if (r < 0)
+			object_state_release(ret);
+		else
+			r = 1;
+	} else {
+		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+	}
+	sqlite3_finalize(st);
+out:
+	buf_release(&key);
+	return r;
+}
+
+/* ---- runs and changes ---- */
+
+int store_run_begin(struct store *s, int64_t host, const struct store_run *run, int64_t *ret_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "INSERT INTO runs(uuid, host_id, kind, full, started_ns) VALUES"
+			   " (?1, ?2, ?3, ?4, ?5)",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, run->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, host);
+	sqlite3_bind_text(st, 3, run->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, run->full);
+	sqlite3_bind_int64(st, 5, run->started_ns);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(rc);
+	*ret_id = sqlite3_last_insert_rowid(s->db);
+	return tx_begin(s);
+}
+
+int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *uuid,
+		     const char *path, size_t len, const char *change, uint32_t attrs,
+		     int64_t detected_ns, const char *event_json)
+{
+	struct buf key;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if (!s->change) {
+		r = prepare(s->db, "INSERT INTO changes(uuid, run_id, host_id, kind, key, change,"
+				   " attrs, detected_ns, event) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6,"
+				   " ?7, ?8)",
+			    &s->change);
+		if (r < 0)
+			return r;
+	}
+	st = s->change;
+	buf_init(&key, SIZE_MAX / 2);
+	r = key_from_path(&key, path, len);
+	if (r < 0)
+		return r;
+	r = tx_begin(s);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, run_id);
+		sqlite3_bind_int64(st, 3, host);
+		sqlite3_bind_blob(st, 4, key.data, (int)len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, change, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, attrs);
+		sqlite3_bind_int64(st, 7, detected_ns);
+		sqlite3_bind_text(st, 8, event_json, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+	}
+	buf_release(&key);
+	return r;
+}
+
+int store_run_finish(struct store *s, int64_t run_id, const struct store_run *run)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = tx_begin(s);
+	if (r < 0)
+		return r;
+	r = prepare(s->db, "UPDATE runs SET finished_ns = ?2, objects = ?3, added = ?4, removed = ?5,"
+			   " modified = ?6, errors = ?7, status = ?8 WHERE id = ?1",
+		    &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, run->finished_ns);
+		sqlite3_bind_int64(st, 3, (int64_t)run->objects);
+		sqlite3_bind_int64(st, 4, (int64_t)run->added);
+		sqlite3_bind_int64(st, 5, (int64_t)run->removed);
+		sqlite3_bind_int64(st, 6, (int64_t)run->modified);
+		sqlite3_bind_int64(st, 7, (int64_t)run->errors);
+		sqlite3_bind_int(st, 8, run->status);
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		sqlite3_finalize(st);
+	}
+	if (r == 0)
+		r = tx_commit(s);
+	return r;
+}
