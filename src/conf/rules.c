@@ -172,8 +172,10 @@ static int pattern_decode(const char *tok, size_t n, struct pattern *pat, size_t
 				*why = "'**' must be a whole path component";
 				goto fail;
 			}
+			/* the '/' before a globstar may match nothing ("/a/**" matches "/a") */
 			if (!seen_meta)
-				pat->literal_prefix = o;
+				pat->literal_prefix = o - 1;
+			pat->literal_count--;
 			seen_meta = true;
 			p[o] = '*';
 			meta[o++] = PM_GLOBSTAR;

@@ -28,7 +28,8 @@ struct pattern {
 	uint8_t *p;
 	uint8_t *meta;
 	size_t n;
-	size_t literal_prefix;	/* bytes before the first wildcard (n when none) */
+	size_t literal_prefix;	/* bytes before the first wildcard (n when none); the '/'
+				 * before a '**' is not counted, it may match nothing */
 	size_t literal_count;	/* literal bytes in total */
 };
 

@@ -182,7 +182,10 @@ int policy_compile(const struct ruleset *rs, struct policy *ret)
 		if (ru->kind != RULE_SELECT)
 			continue;
 		len = ru->pat.literal_prefix;
-		if (len < ru->pat.n) {
+		if (len + 1 < ru->pat.n && ru->pat.p[len] == '/' &&
+		    ru->pat.meta[len + 1] == PM_GLOBSTAR) {
+			/* "/a/**": the walk starts at "/a" itself */
+		} else if (len < ru->pat.n) {
 			/* cut back to the directory holding the first wildcard */
 			while (len > 0 && ru->pat.p[len - 1] != '/')
 				len--;
