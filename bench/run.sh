@@ -387,7 +387,10 @@ vigil_base() {
 N_MOD=100 N_ADD=50 N_REM=50
 
 manifest() {
-    find "$1" -printf '%y %i %n %m %U %G %s %T@ %P\n' | LC_ALL=C sort
+    # Directory sizes are left out: ext4 grows a directory when an entry is
+    # added and never shrinks it, so they cannot be put back.
+    find "$1" \( -type d -printf '%y %i %n %m %U %G - %T@ %P\n' \) -o \
+        -printf '%y %i %n %m %U %G %s %T@ %P\n' | LC_ALL=C sort
 }
 
 mutate() {  # mutate NAME ROOT
@@ -458,7 +461,7 @@ restore() {  # restore NAME -> 0 if nothing to do or verified, 1 on mismatch
     rm -f "$m/active"
     manifest "$root" >"$m/manifest.after"
     if cmp -s "$m/manifest.before" "$m/manifest.after"; then
-        say "corpus $name: restore verified (names, inodes, modes, owners, sizes, mtimes identical)"
+        say "corpus $name: restore verified (names, inodes, link counts, modes, owners, file sizes, mtimes identical)"
         return 0
     fi
     diff "$m/manifest.before" "$m/manifest.after" | head -n 20 >"$m/manifest.diff" || true

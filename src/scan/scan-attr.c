@@ -141,18 +141,21 @@ int scan_caps_to_text(const uint8_t *p, size_t n, struct buf *out)
 	}
 	perm = (uint64_t)hi[0] << 32 | lo[0];
 	inh = (uint64_t)hi[1] << 32 | lo[1];
-	r = caps_list(perm | inh, out);
-	if (r == 0)
-		r = buf_printf(out, "=%s%s%s", eff ? "e" : "", perm ? "p" : "", inh ? "i" : "");
-	if (r == 0 && (perm & inh) != (perm | inh)) {
-		/* permitted and inheritable differ: spell both out */
-		r = buf_puts(out, " permitted:");
+	if (inh == 0 || inh == perm) {
+		/* the common forms: "cap_x,cap_y=ep", "cap_x=eip" */
+		r = caps_list(perm | inh, out);
 		if (r == 0)
-			r = caps_list(perm, out);
+			r = buf_printf(out, "=%s%s%s", eff ? "e" : "", inh ? "i" : "",
+				       perm ? "p" : "");
+	} else {
+		/* permitted and inheritable differ: "cap_x=ep cap_y=i" */
+		r = caps_list(perm, out);
 		if (r == 0)
-			r = buf_puts(out, " inheritable:");
+			r = buf_printf(out, "=%sp ", eff ? "e" : "");
 		if (r == 0)
 			r = caps_list(inh, out);
+		if (r == 0)
+			r = buf_puts(out, "=i");
 	}
 	if (r == 0 && rootid)
 		r = buf_printf(out, " rootid=%u", rootid);

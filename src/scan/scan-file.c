@@ -90,11 +90,13 @@ static int64_t hash_fd(struct scan_reader *rd, int fd, const struct stat *st, co
 
 	if (size > 4 * SCAN_READ_BUF)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
+	/* never past the size fstat() gave: a file that keeps growing must not keep the
+	 * reader busy; the metadata check afterwards notices the growth */
+	while (off < size) {
 		ssize_t n;
-		size_t want = rd->buf_size;
+		size_t want = size - off < rd->buf_size ? (size_t)(size - off) : rd->buf_size;
 
-		if (sparse && off < size) {
+		if (sparse) {
 			off_t data = lseek(fd, (off_t)off, SEEK_DATA), hole;
 
 			if (data < 0 && errno == ENXIO)

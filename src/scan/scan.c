@@ -50,6 +50,9 @@ struct walker {
 	bool walk_finished, stop;
 	int fatal;
 
+	struct scan_item *pending[128];	/* walker-side batch, see flush_pending() */
+	size_t n_pending;
+
 	struct buf path;
 	struct idcache users, groups;
 	dev_t root_dev;
@@ -134,33 +137,60 @@ static struct scan_item *item_new(const char *path, size_t len)
 	return it;
 }
 
-/* Hands an item to the window; queues it for a reader when it has a dir reference. */
-static int push_item(struct walker *W, struct scan_item *it)
+/*
+ * Moves the walker's pending items into the window under one lock: per-item locking
+ * and wake-ups cost more than the lstat() of a file whose metadata is unchanged.
+ */
+static int flush_pending(struct walker *W)
 {
+	size_t n = W->n_pending;
+	bool wake_consumer = false, wake_readers = false;
+
+	if (n == 0)
+		return 0;
+	W->n_pending = 0;
 	pthread_mutex_lock(&W->mu);
-	while (!W->stop && W->produced - W->consumed >= SCAN_WINDOW)
+	while (!W->stop && W->produced + n - W->consumed > SCAN_WINDOW)
 		pthread_cond_wait(&W->cv_space, &W->mu);
 	if (W->stop) {
 		pthread_mutex_unlock(&W->mu);
-		item_free(it);
+		for (size_t i = 0; i < n; i++)
+			item_free(W->pending[i]);
 		return -ECANCELED;
 	}
-	it->seq = W->produced++;
-	W->ring[it->seq % SCAN_WINDOW] = it;
-	if (it->dir) {
-		it->next = NULL;
-		if (W->work_tail)
-			W->work_tail->next = it;
-		else
-			W->work_head = it;
-		W->work_tail = it;
-		pthread_cond_signal(&W->cv_work);
-	} else {
-		it->done = true;
-		if (it->seq == W->consumed)
-			pthread_cond_signal(&W->cv_done);
+	for (size_t i = 0; i < n; i++) {
+		struct scan_item *it = W->pending[i];
+
+		it->seq = W->produced++;
+		W->ring[it->seq % SCAN_WINDOW] = it;
+		if (it->dir) {
+			it->next = NULL;
+			if (W->work_tail)
+				W->work_tail->next = it;
+			else
+				W->work_head = it;
+			W->work_tail = it;
+			wake_readers = true;
+		} else {
+			it->done = true;
+			if (it->seq == W->consumed)
+				wake_consumer = true;
+		}
 	}
+	if (wake_readers)
+		pthread_cond_broadcast(&W->cv_work);
+	if (wake_consumer)
+		pthread_cond_signal(&W->cv_done);
 	pthread_mutex_unlock(&W->mu);
+	return 0;
+}
+
+/* Hands an item to the window (in batches); it goes to a reader when it has a dir. */
+static int push_item(struct walker *W, struct scan_item *it)
+{
+	W->pending[W->n_pending++] = it;
+	if (W->n_pending == ARRAY_SIZE(W->pending))
+		return flush_pending(W);
 	return 0;
 }
 
@@ -715,6 +745,11 @@ static void *walker_main(void *arg)
 		r = walk_root(W, W->policy->roots[i], W->policy->root_lens[i]);
 	if (r >= 0)
 		r = base_flush_before(W, NULL, 0);
+	if (r >= 0)
+		r = flush_pending(W);
+	for (size_t i = 0; i < W->n_pending; i++)
+		item_free(W->pending[i]);
+	W->n_pending = 0;
 	pthread_mutex_lock(&W->mu);
 	if (r < 0 && r != -ECANCELED && !W->fatal)
 		W->fatal = r;

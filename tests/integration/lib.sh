@@ -50,3 +50,40 @@ out_lacks() { ! grep -Eq -- "$1" "$T/out" || { cat "$T/out"; fail "stdout has /$
 count_changes() {
 	grep -c "\"change\":\"$1\"" "$T/out" || true
 }
+
+# at_exit CMD: runs CMD when the test exits, before the scratch directory is removed.
+# Commands registered later run first.
+at_exit() {
+	local cmd=$1
+	if [ -z "${_exit_chain+x}" ]; then
+		eval "set -- $(trap -p EXIT)"
+		_exit_chain=${3:-}
+		_exit_cmds=()
+		trap '_at_exit_run' EXIT
+	fi
+	_exit_cmds=("$cmd" "${_exit_cmds[@]}")
+}
+_at_exit_run() {
+	local c
+	for c in "${_exit_cmds[@]}"; do
+		eval "$c" || true
+	done
+	eval "$_exit_chain"
+}
+
+# py ARGS...: python3, preferring the system interpreter (no wrapper start-up cost).
+py() {
+	if [ -x /usr/bin/python3 ]; then /usr/bin/python3 "$@"; else python3 "$@"; fi
+}
+
+# json_check PYTHON: runs the Python code with `events` bound to the JSON lines of the
+# last run's stdout (a list of dicts) and `T` to the scratch directory; any failing
+# assertion or invalid line fails the test.
+json_check() {
+	py -c '
+import json, sys
+T = sys.argv[2]
+events = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+exec(sys.argv[3])
+' "$T/out" "$T" "$1" || { cat "$T/out"; fail "JSON check failed"; }
+}
