@@ -287,6 +287,7 @@ run_timed() {
     local tag=$1; shift
     local tf="$LOGDIR/$tag.time" rc=0 line w u s m
     printf '%q ' "$@" >"$LOGDIR/$tag.cmd"; echo >>"$LOGDIR/$tag.cmd"
+    load_mark "$tag"
     /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" >"$LOGDIR/$tag.out" 2>"$LOGDIR/$tag.err" || rc=$?
     line=$(tail -n 1 "$tf" 2>/dev/null || true)
     read -r w u s m <<<"$line" || true
@@ -523,6 +524,14 @@ vigil_events() {  # JSON Lines -> "kind<TAB>path"
     }'
 }
 
+# The human summary vigil prints on stderr, e.g.
+# "vigil: check: 4 objects, 1 added, 0 removed, 2 modified, 0 errors in 0.01 s"
+vigil_summary() {
+    local l
+    l=$(grep -E '^vigil: check: ' "$LOGDIR/$1.err" | tail -n 1 || true)
+    printf '%s' "${l#vigil: check: }"
+}
+
 # verify TOOL NAME COUNTS(8 fields) -> sets VERDICT line, returns 0/1
 VERDICT=""
 verify_counts() {
@@ -554,8 +563,10 @@ bench_corpus() {
     root=$(corpus_path "$name")
     LOGDIR="$LOGROOT/$name"
     mkdir -p "$LOGDIR"
+    LOAD_MAX=0
     say "===== corpus $name ($root) ====="
     restore "$name" || die "corpus $name could not be restored; rebuild it"
+    NOTE["$name|load"]="$(cut -d' ' -f1-3 /proc/loadavg)"
     stats=$(corpus_stats "$root")
     NOTE["$name|stats"]=$stats
     warm_cache "$root"
@@ -621,7 +632,7 @@ bench_corpus() {
         fi
     fi
 
-    ((aide_ok || vigil_ok)) || return 0
+    ((aide_ok || vigil_ok)) || { NOTE["$name|loadmax"]=$LOAD_MAX; return 0; }
 
     # Mutation, checks against the pre-mutation baselines, restore.
     say "$name: applying mutation ($N_MOD modified, $N_ADD added, $N_REM removed)"
@@ -644,24 +655,24 @@ bench_corpus() {
     fi
     if ((vigil_ok)); then
         say "$name: vigil check --json (after mutation)"
-        run_timed vigil-check-mut "${VIGIL_BASE[@]}" check --json
+        run_timed vigil-check-mut "${VIGIL_BASE[@]}" --json check
         record "$name" mut vigil
         local rc1=$T_RC
         if ((rc1 >= 14)); then
             NOTE["$name|verify-vigil"]="MISMATCH: vigil check failed (exit $rc1): $(err_tail vigil-check-mut)"
         else
             verify_counts "vigil check" "$name" "$(vigil_events <"$LOGDIR/vigil-check-mut.out" | classify "$name")" || true
-            NOTE["$name|verify-vigil"]="$VERDICT; exit $rc1 (expected 7)"
+            NOTE["$name|verify-vigil"]="$VERDICT; exit $rc1 (expected 7); summary: $(vigil_summary vigil-check-mut)"
         fi
         say "$name: vigil check --full --json (after mutation)"
-        run_timed vigil-check-full-mut "${VIGIL_BASE[@]}" check --full --json
+        run_timed vigil-check-full-mut "${VIGIL_BASE[@]}" --json check --full
         record "$name" fullmut vigil
         local rc2=$T_RC
         if ((rc2 >= 14)); then
             NOTE["$name|verify-vigil-full"]="MISMATCH: vigil check --full failed (exit $rc2): $(err_tail vigil-check-full-mut)"
         else
             verify_counts "vigil check --full" "$name" "$(vigil_events <"$LOGDIR/vigil-check-full-mut.out" | classify "$name")" || true
-            NOTE["$name|verify-vigil-full"]="$VERDICT; exit $rc2 (expected 7), wall ${T_WALL} s"
+            NOTE["$name|verify-vigil-full"]="$VERDICT; exit $rc2 (expected 7), wall ${T_WALL} s; summary: $(vigil_summary vigil-check-full-mut)"
         fi
         local v
         for v in verify-vigil verify-vigil-full; do
@@ -669,6 +680,17 @@ bench_corpus() {
         done
     fi
     restore "$name" || NOTE["$name|restore"]="RESTORE MISMATCH: see $WORK/mutation/$name"
+    NOTE["$name|loadmax"]=$LOAD_MAX
+}
+
+# Record the 1-minute load average when a timed run starts; anything else
+# running on the machine skews the numbers.
+LOAD_MAX=0
+load_mark() {
+    local l
+    l=$(cut -d' ' -f1 /proc/loadavg)
+    printf '%s %s\n' "$l" "$1" >>"$LOGDIR/loadavg.log"
+    LOAD_MAX=$(awk -v a="$l" -v b="$LOAD_MAX" 'BEGIN { print (a > b) ? a : b }')
 }
 
 # --------------------------------------------------------------------------
@@ -740,6 +762,12 @@ report() {
             read -r n f d l o b <<<"$st"
             nd=${NOTE["$c|dirs"]:-?}
             echo "## Corpus \`$c\`"
+            echo
+            echo "1-minute load average when the corpus started: ${NOTE["$c|load"]:-?} (highest at the start of any timed run: ${NOTE["$c|loadmax"]:-?})."
+            if awk -v l="${NOTE["$c|loadmax"]:-0}" -v n="$NPROC" 'BEGIN { exit !(l > n / 2) }'; then
+                echo
+                echo "**WARNING: the machine was busy with other work during this corpus (load average up to ${NOTE["$c|loadmax"]} on $NPROC cores); treat these numbers as noisy and rerun on an idle machine.**"
+            fi
             echo
             echo "$n entries: $f regular files ($(awk -v b="$b" 'BEGIN { printf "%.2f GB", b / 1e9 }')), $d directories, $l symlinks, $o other."
             echo
