@@ -228,18 +228,23 @@ int scan_read_file(struct scan_reader *rd, int dirfd, const char *name, const ch
 		}
 		fd = reopen_for_read(pfd);
 		if (fd == -ENOENT || fd == -ENAMETOOLONG) {
-			/* no /proc: open by name, still refusing symlinks */
+			/* no /proc: open by name, still refusing symlinks, and make sure it is
+			 * the file that was checked */
 			fd = openat(dirfd, name,
 				    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 			if (fd < 0)
 				return -errno;
+			if (fstat(fd, &st1) < 0)
+				return -errno;
+			if (!same_file(&st0, &st1))
+				continue;
 		}
 		if (fd < 0)
 			return fd;
-		if (fstat(fd, &st1) < 0)
-			return -errno;
-		if (!same_file(&st0, &st1))
-			continue; /* cannot happen through /proc, but be sure */
+		/* reopened through /proc: the same inode as pfd, so st0 is its "before" */
+		st1 = st0;
+		close(pfd);
+		pfd = -1;
 		object_state_from_stat(cur, &st1);
 		if (attrs & ATTR_MASK_EXTRA) {
 			r = scan_attr_read(fd, NULL, attrs & ATTR_MASK_EXTRA, cur);
