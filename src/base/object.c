@@ -199,6 +199,17 @@ static bool attr_equal(const struct object_state *x, const struct object_state *
 	}
 }
 
+uint32_t attr_applicable(enum obj_type t)
+{
+	uint32_t m = ATTR_MASK_ALL;
+
+	if (t != OBJ_FILE)
+		m &= ~ATTR_MASK_HASHES;
+	if (t != OBJ_SYMLINK)
+		m &= ~ATTR_BIT(ATTR_TARGET);
+	return m;
+}
+
 uint32_t object_state_diff(const struct object_state *base, const struct object_state *cur,
 			   uint32_t mask, bool growing)
 {
@@ -206,6 +217,8 @@ uint32_t object_state_diff(const struct object_state *base, const struct object_
 
 	if (base->type != cur->type)
 		out |= ATTR_BIT(ATTR_TYPE);
+	else
+		out |= mask & cur->attrs & ~base->attrs & attr_applicable((enum obj_type)cur->type);
 	if (growing && base->type == OBJ_FILE && cur->type == OBJ_FILE && cur->size >= base->size &&
 	    cur->prefix_match)
 		common &= ~(ATTR_BIT(ATTR_SIZE) | ATTR_BIT(ATTR_MTIME) | ATTR_BIT(ATTR_CTIME) |
@@ -282,6 +295,8 @@ static int format_xattrs(struct buf *out, const struct blob *x)
 
 int object_attr_format(struct buf *out, const struct object_state *s, enum attr a)
 {
+	if (!(s->attrs & ATTR_BIT(a)))
+		return buf_puts(out, "(not recorded)");
 	switch (a) {
 	case ATTR_TYPE:
 		return buf_puts(out, obj_type_name(s->type));
@@ -343,6 +358,10 @@ void object_attr_json(struct json_writer *w, const struct object_state *s, enum 
 {
 	struct buf tmp;
 
+	if (!(s->attrs & ATTR_BIT(a))) {
+		json_null(w);
+		return;
+	}
 	switch (a) {
 	case ATTR_UID:
 		json_u64(w, s->uid);

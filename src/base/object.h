@@ -119,11 +119,15 @@ const char *attr_name(enum attr a);
 /* Looks a name up; returns the attribute or -EINVAL. */
 int attr_from_name(const char *name, size_t len);
 
+/* The attributes an object of type t can have (hashes for files, targets for links). */
+uint32_t attr_applicable(enum obj_type t);
+
 /*
- * Attributes that differ between a baseline and an observation, limited to mask and to
- * what both recorded.  A type change is always reported.  With growing set, a file whose
- * size did not shrink and whose prefix matched (cur->prefix_match) reports no change of
- * size, times or hashes.
+ * Attributes that differ between a baseline and an observation, limited to mask.  An
+ * attribute the observation has but the baseline never recorded (the file could not
+ * be read at init, or the rules now ask for more) is a difference.  A type change is
+ * always reported.  With growing set, a file whose size did not shrink and whose prefix
+ * matched (cur->prefix_match) reports no change of size, times or hashes.
  */
 uint32_t object_state_diff(const struct object_state *base, const struct object_state *cur,
 			   uint32_t mask, bool growing);

@@ -69,8 +69,14 @@ int cli_load(struct cli *c)
 			}
 		}
 	}
-	if (c->config_used) {
-		r = settings_load(&c->settings, c->config_used, true, &err);
+	{
+		/* drop-ins sit beside the file named on the command line, else always in
+		 * /etc/vigil/vigil.conf.d, even when the main file is the packaged one */
+		_cleanup_free_ char *dropins = NULL;
+
+		if (asprintf(&dropins, "%s.d", c->config_path ? c->config_path : DEFAULT_CONFIG) < 0)
+			return log_error(EXIT_FAILURE_, "out of memory");
+		r = settings_load(&c->settings, c->config_used, dropins, true, &err);
 		if (r < 0) {
 			print_error(&err);
 			return EXIT_CONFIG;
@@ -100,6 +106,11 @@ int cli_load(struct cli *c)
 	r = ruleset_load_dir(&c->rules, c->rules_used, &err);
 	if (r < 0) {
 		print_error(&err);
+		return EXIT_CONFIG;
+	}
+	if (c->rules.n == 0) {
+		log_error(0, "'%s': no rules (a rules directory must select something to monitor)",
+			  c->rules_used);
 		return EXIT_CONFIG;
 	}
 	r = policy_compile(&c->rules, &c->policy);

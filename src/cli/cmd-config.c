@@ -25,6 +25,11 @@ int cmd_config_check(struct cli *c, int argc, char **argv)
 			json_str_bytes(&w, c->config_used, strlen(c->config_used));
 		else
 			json_null(&w);
+		json_key(&w, "settings_files");
+		json_arr_open(&w);
+		for (size_t i = 0; i < c->settings.n_files; i++)
+			json_str_bytes(&w, c->settings.files[i], strlen(c->settings.files[i]));
+		json_arr_close(&w);
 		json_key(&w, "rules_dir");
 		json_str_bytes(&w, c->rules_used, strlen(c->rules_used));
 		json_key(&w, "rules");
@@ -48,19 +53,21 @@ int cmd_config_check(struct cli *c, int argc, char **argv)
 	}
 	if (c->verbosity >= 0) {
 		printf("settings: %s\n", c->config_used ? c->config_used : "(built-in defaults)");
+		for (size_t i = 0; i < c->settings.n_files; i++)
+			if (!c->config_used || strcmp(c->settings.files[i], c->config_used) != 0)
+				printf("drop-in: %s\n", c->settings.files[i]);
 		printf("rules: %zu rules in %zu files under %s\n", c->rules.n, c->rules.n_files,
 		       c->rules_used);
 		printf("state directory: %s\n", cli_state_dir(c));
-		printf("walk roots:");
 		for (size_t i = 0; i < c->policy.n_roots; i++) {
 			struct buf b;
 
 			buf_init(&b, 0);
 			escape_bytes(&b, c->policy.roots[i], c->policy.root_lens[i]);
-			printf(" %s", buf_str(&b));
+			printf("walk root: %s\n", buf_str(&b));
 			buf_release(&b);
 		}
-		printf("\nconfiguration is valid\n");
+		printf("configuration is valid\n");
 	}
 	return EXIT_OK;
 }

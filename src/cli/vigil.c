@@ -19,7 +19,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  config check        validate settings and rules\n"
 	"  init [--force]      record the baseline of everything the rules select\n"
-	"  check [--full]      compare the system with the baseline\n"
+	"  check [--quick|--full]  compare the system with the baseline\n"
 	"  help                show this help\n"
 	"\n"
 	"Options:\n"
@@ -28,7 +28,7 @@ static const char usage_text[] =
 	"  --state-dir DIR     state directory (default " DEFAULT_STATE ")\n"
 	"  --json              JSON Lines output\n"
 	"  -q, --quiet         only errors\n"
-	"  -v, --verbose       more detail (twice: debug)\n"
+	"  -v, --verbose       debug messages\n"
 	"  --version           print the version\n"
 	"  -h, --help          show this help\n"
 	"\n"
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 			c.verbosity = -1;
 			break;
 		case 'v':
-			c.verbosity = c.verbosity < 0 ? 1 : c.verbosity + 1;
+			c.verbosity = 1;
 			break;
 		case OPT_VERSION:
 			printf("vigil %s\n", VIGIL_VERSION);
@@ -114,9 +114,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	log_set_level(c.verbosity < 0	 ? LOG_LEVEL_ERROR
+	log_set_level(c.verbosity < 0 ? LOG_LEVEL_ERROR
 		      : c.verbosity == 0 ? LOG_LEVEL_INFO
-		      : c.verbosity == 1 ? LOG_LEVEL_INFO
 					 : LOG_LEVEL_DEBUG);
 	args = argv + optind;
 	nargs = argc - optind;

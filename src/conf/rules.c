@@ -25,7 +25,7 @@ static const struct {
 	const char *name;
 	uint32_t mask;
 } groups[] = {
-	{ "all", ATTR_MASK_DEFAULT },
+	{ "all", ATTR_MASK_ALL },
 	{ "default", ATTR_MASK_DEFAULT },
 	{ "owner", ATTR_BIT(ATTR_UID) | ATTR_BIT(ATTR_GID) },
 	{ "content", ATTR_BIT(ATTR_TYPE) | ATTR_BIT(ATTR_SIZE) | ATTR_BIT(ATTR_SHA256) |
@@ -68,6 +68,17 @@ int rules_parse_attrs(const char *s, size_t n, uint32_t *ret, size_t *ret_bad_of
 
 		while (i < n && s[i] != '+' && s[i] != '-')
 			i++;
+		/* names that contain '-' ("sha3-256", "blake2b-512") */
+		for (int a = 0; a < ATTR__COUNT; a++) {
+			const char *nm = attr_name((enum attr)a);
+			size_t nl = strlen(nm);
+
+			if (strchr(nm, '-') && n - start >= nl && memcmp(s + start, nm, nl) == 0 &&
+			    (start + nl == n || s[start + nl] == '+' || s[start + nl] == '-')) {
+				i = start + nl;
+				break;
+			}
+		}
 		if (attr_or_group(s + start, i - start, &m) < 0) {
 			*ret_bad_off = start;
 			return -EINVAL;
@@ -316,7 +327,7 @@ static int handle_include(struct parse_state *st, const char *file, unsigned lin
 				    "'include' takes exactly one file name");
 	if (st->depth + 1 >= RULES_INCLUDE_DEPTH)
 		return vg_error_set(err, -ELOOP, file, lineno, col,
-				    "includes nested more than %d deep (a cycle?)",
+				    "more than %d files in a chain of includes (a cycle?)",
 				    RULES_INCLUDE_DEPTH);
 	if (arg[0] == '/') {
 		target = strdup(arg);

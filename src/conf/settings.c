@@ -94,15 +94,17 @@ static int set_value(struct settings *s, const struct key_def *k, const char *v,
 	case K_UINT:
 		if (parse_uint_range(v, k->min, k->max, &u) < 0)
 			return vg_error_set(err, -EINVAL, file, line, col,
-					    "'%s' must be a whole number from %llu to %llu, got '%s'",
+					    "'%s' must be a whole number from %llu to %llu, got '%s'%s",
 					    k->key, (unsigned long long)k->min,
-					    (unsigned long long)k->max, v);
+					    (unsigned long long)k->max, v,
+					    strchr(v, '#') ? " (comments take a whole line)" : "");
 		*(unsigned *)p = (unsigned)u;
 		return 0;
 	case K_BOOL:
 		if (parse_bool(v, &b) < 0)
 			return vg_error_set(err, -EINVAL, file, line, col,
-					    "'%s' must be true or false, got '%s'", k->key, v);
+					    "'%s' must be true or false, got '%s'%s", k->key, v,
+					    strchr(v, '#') ? " (comments take a whole line)" : "");
 		*(bool *)p = b;
 		return 0;
 	case K_LEVEL:
@@ -224,26 +226,26 @@ static int load_one(struct settings *s, const char *path, struct vg_error *err)
 	return remember_file(s, path);
 }
 
-int settings_load(struct settings *s, const char *path, bool must_exist, struct vg_error *err)
+int settings_load(struct settings *s, const char *path, const char *dropin_dir, bool must_exist,
+		  struct vg_error *err)
 {
-	_cleanup_free_ char *dropdir = NULL;
 	char **names = NULL;
 	size_t n = 0;
 	struct stat st;
 	int r;
 
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		return vg_error_set(err, neg_errno(), path, 0, 0, "cannot read settings: %s",
-				    strerror(errno));
+	if (path && stat(path, &st) < 0) {
+		if (errno != ENOENT || must_exist)
+			return vg_error_set(err, neg_errno(), path, 0, 0,
+					    "cannot read settings: %s", strerror(errno));
+	} else if (path) {
+		r = load_one(s, path, err);
+		if (r < 0)
+			return r;
 	}
-	r = load_one(s, path, err);
-	if (r < 0)
-		return r;
-	if (asprintf(&dropdir, "%s.d", path) < 0)
-		return -ENOMEM;
-	r = conffile_list_dir(dropdir, ".conf", &names, &n, err);
+	if (!dropin_dir)
+		return 0;
+	r = conffile_list_dir(dropin_dir, ".conf", &names, &n, err);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)

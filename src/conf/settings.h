@@ -12,8 +12,8 @@
  *	one_filesystem = false
  *	hash_attempts = 3
  *
- * The main file is read first, then every "*.conf" in "<main file>.d/" in byte order of
- * their names; a later value replaces an earlier one.  Unknown sections and keys, bad
+ * The main file is read first, then every "*.conf" of the drop-in directory in byte
+ * order of their names; a later value replaces an earlier one.  Unknown sections and keys, bad
  * values and a key given twice in one file are errors that name file, line and column.
  */
 #ifndef VIGIL_CONF_SETTINGS_H
@@ -41,11 +41,13 @@ struct settings {
 void settings_init(struct settings *s);
 void settings_release(struct settings *s);
 /*
- * Reads path and its drop-in directory into s (which keeps the defaults for what is not
- * set).  A missing main file is an error only when must_exist is set; a missing drop-in
- * directory is never one.  Returns 0 or a negative errno with err filled.
+ * Reads path (may be NULL: none) and then the drop-in directory dropin_dir (may be
+ * NULL) into s, which keeps the defaults for what is not set.  A missing main file is an
+ * error only when must_exist is set; a missing drop-in directory is never one.  Returns
+ * 0 or a negative errno with err filled.
  */
-int settings_load(struct settings *s, const char *path, bool must_exist, struct vg_error *err);
+int settings_load(struct settings *s, const char *path, const char *dropin_dir, bool must_exist,
+		  struct vg_error *err);
 /* Parses text as if it were file name (for tests and fuzzing). */
 int settings_parse_text(struct settings *s, const char *name, const char *text, size_t len,
 			struct vg_error *err);

@@ -32,8 +32,8 @@ static ssize_t x_get(int fd, const char *lpath, const char *name, void *buf, siz
 
 static bool unsupported(int e)
 {
-	return e == ENOTSUP || e == ENOSYS || e == ENOTTY || e == EINVAL || e == EBADF ||
-	       e == EPERM || e == EACCES;
+	/* a refusal (EPERM, EACCES) is not "no attributes": it is reported */
+	return e == ENOTSUP || e == ENOSYS || e == ENOTTY || e == EBADF;
 }
 
 int scan_acl_to_text(const uint8_t *p, size_t n, const char *prefix, struct buf *out)

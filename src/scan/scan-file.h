@@ -4,9 +4,10 @@
  * replaced or modified while it was read.
  *
  * A regular file is opened with O_PATH|O_NOFOLLOW first; only when that descriptor is a
- * regular file with the inode the walk saw is it reopened for reading through
- * /proc/self/fd, so a swap to a symlink or device between lstat() and open() can never
- * make Vigil read something else.  Metadata taken before and after hashing must agree,
+ * regular file is it reopened for reading, through /proc/self/fd, so a swap to a
+ * symlink, FIFO or device between the walk's lstat() and the open can never make Vigil
+ * follow or open it.  The state returned describes the object actually read (a file
+ * replaced since the walk is reported with its new inode).  Metadata taken before and after hashing must agree,
  * else the read is retried (attempts times) and finally marked unstable.
  */
 #ifndef VIGIL_SCAN_SCAN_FILE_H

@@ -489,7 +489,10 @@ static int visit(struct walker *W, struct scan_dirref *d, const char *name,
 		if (r < 0)
 			goto out;
 		W->stats.objects++;
-		need_read = W->o->full || !it->has_base || meta_changed(&it->base, &it->cur);
+		need_read = W->o->full || !it->has_base || meta_changed(&it->base, &it->cur) ||
+			    (attrs & attr_applicable((enum obj_type)it->cur.type) &
+			     (ATTR_MASK_HASHES | ATTR_MASK_EXTRA | ATTR_BIT(ATTR_TARGET)) &
+			     ~it->base.attrs);
 		if (!need_read) {
 			r = inherit_from_base(&it->cur, &it->base, attrs);
 			if (r < 0)
@@ -586,6 +589,25 @@ static int cmp_off(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Reports that the directory W->path could not be walked, and what that hides. */
+static int dir_error(struct walker *W, int err, const char *op)
+{
+	struct scan_item *it = item_new(W->path.data, W->path.len);
+	int r;
+
+	if (!it)
+		return -ENOMEM;
+	it->err = err;
+	it->err_op = op;
+	r = push_item(W, it);
+	if (r < 0)
+		return r;
+	return base_flush_under(W, W->path.data, W->path.len, err);
+}
+
 static int walk_dir(struct walker *W, struct scan_dirref *d, const struct policy_dir *pd,
 		    unsigned depth)
 {
@@ -597,7 +619,7 @@ static int walk_dir(struct walker *W, struct scan_dirref *d, const struct policy
 	int fd, r = 0;
 
 	if (depth > SCAN_MAX_DEPTH)
-		return 0;
+		return dir_error(W, -ELOOP, "descend (more than " STR(SCAN_MAX_DEPTH) " levels) into");
 	fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return -errno;
@@ -637,6 +659,12 @@ static int walk_dir(struct walker *W, struct scan_dirref *d, const struct policy
 	if (r == 0 && errno != 0)
 		r = -errno;
 	closedir(dir);
+	if (r < 0 && r != -ENOMEM) {
+		/* this directory could not be listed; the rest of the walk goes on */
+		free(list);
+		buf_release(&names);
+		return dir_error(W, r, r == -E2BIG ? "list (too many entries)" : "list");
+	}
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++)
 			list[i] = names.data + (uintptr_t)list[i];
@@ -707,6 +735,7 @@ static int walk_root(struct walker *W, const char *root, size_t len)
 		/* a symlink or a file where a directory should be: report it at the root */
 		struct scan_item *it;
 		const struct rule *rule = policy_decide(W->policy, root, len);
+		int e = r;
 
 		r = base_flush_before(W, root, len);
 		if (r < 0)
@@ -715,7 +744,7 @@ static int walk_root(struct walker *W, const char *root, size_t len)
 		if (!it)
 			return -ENOMEM;
 		it->rule = rule;
-		it->err = r == 0 ? -ENOTDIR : -ELOOP;
+		it->err = e;
 		it->err_op = "resolve";
 		r = base_take(W, root, len, it);
 		if (r == 0)
@@ -724,7 +753,7 @@ static int walk_root(struct walker *W, const char *root, size_t len)
 			item_free(it);
 		if (r < 0)
 			return r;
-		return base_flush_under(W, root, len, -ELOOP);
+		return base_flush_under(W, root, len, e);
 	}
 	d = dirref_new(fd);
 	if (!d) {

@@ -239,10 +239,14 @@ static void test_object_diff(void **state)
 	/* type change is reported even when type is not in the mask */
 	b.type = OBJ_SYMLINK;
 	assert_true(object_state_diff(&a, &b, 0, false) & ATTR_BIT(ATTR_TYPE));
-	/* attributes one side did not record are not compared */
+	/* an attribute the observation lacks (it could not be read) is not compared */
 	file_state(&b, 10, 9);
 	b.attrs &= ~ATTR_BIT(ATTR_SHA256);
 	assert_int_equal(object_state_diff(&a, &b, ATTR_MASK_DEFAULT, false), 0);
+	/* one the baseline never recorded is a difference, when it applies to the type */
+	assert_int_equal(object_state_diff(&b, &a, ATTR_MASK_DEFAULT, false), ATTR_BIT(ATTR_SHA256));
+	a.type = b.type = OBJ_DIR;
+	assert_int_equal(object_state_diff(&b, &a, ATTR_MASK_DEFAULT, false), 0);
 }
 
 static void test_object_copy_and_format(void **state)

@@ -129,9 +129,16 @@ static void test_rules_attr_expressions(void **state)
 	uint32_t m;
 	size_t bad;
 
-	assert_int_equal(rules_parse_attrs("all-mtime-ctime+sha512", 22, &m, &bad), 0);
+	assert_int_equal(rules_parse_attrs("default-mtime-ctime+sha512", 26, &m, &bad), 0);
 	assert_int_equal(m, (ATTR_MASK_DEFAULT & ~(ATTR_BIT(ATTR_MTIME) | ATTR_BIT(ATTR_CTIME))) |
 				    ATTR_BIT(ATTR_SHA512));
+	assert_int_equal(rules_parse_attrs("all", 3, &m, &bad), 0);
+	assert_int_equal(m, ATTR_MASK_ALL);
+	/* names containing '-' are whole names, also next to an operator */
+	assert_int_equal(rules_parse_attrs("perms+sha3-256+blake2b-512-perms", 32, &m, &bad), 0);
+	assert_int_equal(m, ATTR_BIT(ATTR_TYPE) | ATTR_BIT(ATTR_SHA3_256) | ATTR_BIT(ATTR_BLAKE2B512));
+	assert_int_equal(rules_parse_attrs("sha3-25", 7, &m, &bad), -EINVAL);
+	assert_int_equal(bad, 0);
 	assert_int_equal(rules_parse_attrs("perms+bogus", 11, &m, &bad), -EINVAL);
 	assert_int_equal(bad, 6);
 	assert_int_equal(rules_parse_attrs("perms+", 6, &m, &bad), -EINVAL);
@@ -225,7 +232,7 @@ static void test_rules_include(void **state)
 	fclose(f);
 	ruleset_init(&rs);
 	assert_int_equal(ruleset_load_file(&rs, main_path, &err), -ELOOP);
-	assert_non_null(strstr(err.msg, "nested more than"));
+	assert_non_null(strstr(err.msg, "chain of includes"));
 	ruleset_release(&rs);
 
 	unlink(inc_path);
