@@ -210,6 +210,7 @@ int scan_attr_read(int fd, const char *lpath, uint32_t attrs, struct object_stat
 	_cleanup_free_ struct xent *ents = NULL;
 	_cleanup_buf_ struct buf v = { 0 }, x = { 0 }, acl = { 0 };
 	size_t n_ents = 0;
+	uint32_t want;
 	ssize_t ln;
 	int r = 0;
 
@@ -227,14 +228,21 @@ int scan_attr_read(int fd, const char *lpath, uint32_t attrs, struct object_stat
 	if (!(attrs & (ATTR_BIT(ATTR_XATTRS) | ATTR_BIT(ATTR_ACL) | ATTR_BIT(ATTR_SELINUX) |
 		       ATTR_BIT(ATTR_CAPS))))
 		return 0;
-	s->attrs |= attrs & (ATTR_BIT(ATTR_XATTRS) | ATTR_BIT(ATTR_ACL) | ATTR_BIT(ATTR_SELINUX) |
-			     ATTR_BIT(ATTR_CAPS));
+	/* the attributes count as recorded only once they were read (or cannot exist) */
+	want = attrs & (ATTR_BIT(ATTR_XATTRS) | ATTR_BIT(ATTR_ACL) | ATTR_BIT(ATTR_SELINUX) |
+			ATTR_BIT(ATTR_CAPS));
 	for (int tries = 0;; tries++) {
 		ln = x_list(fd, lpath, NULL, 0);
-		if (ln < 0)
-			return unsupported(errno) ? 0 : -errno;
-		if (ln == 0)
+		if (ln < 0 && unsupported(errno)) {
+			s->attrs |= want;
 			return 0;
+		}
+		if (ln < 0)
+			return -errno;
+		if (ln == 0) {
+			s->attrs |= want;
+			return 0;
+		}
 		if ((size_t)ln > SCAN_XATTR_MAX)
 			return -E2BIG;
 		free(names);
@@ -245,7 +253,7 @@ int scan_attr_read(int fd, const char *lpath, uint32_t attrs, struct object_stat
 		if (ln >= 0)
 			break;
 		if (errno != ERANGE || tries > 3)
-			return unsupported(errno) ? 0 : -errno;
+			return -errno;
 	}
 	ents = calloc((size_t)ln, sizeof(*ents));
 	if (!ents)
@@ -334,5 +342,6 @@ int scan_attr_read(int fd, const char *lpath, uint32_t attrs, struct object_stat
 		if (!s->xattrs.p)
 			return -ENOMEM;
 	}
+	s->attrs |= want;
 	return 0;
 }

@@ -668,7 +668,8 @@ static int walk_dir(struct walker *W, struct scan_dirref *d, const struct policy
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++)
 			list[i] = names.data + (uintptr_t)list[i];
-		qsort(list, n, sizeof(*list), cmp_off);
+		if (n > 1)
+			qsort(list, n, sizeof(*list), cmp_off);
 		for (size_t i = 0; i < n && r == 0; i++) {
 			size_t saved;
 
