@@ -55,6 +55,10 @@ static int report(void *ud, const struct engine_event *ev)
 		if (it->err_below)
 			log_error(0, "'%s': not examined: its directory could not be read: %s",
 				  buf_str(&b), strerror(-it->err));
+		else if (it->err == -ELOOP && it->err_op && strcmp(it->err_op, "resolve") == 0)
+			log_error(0, "cannot resolve '%s': a directory on the way is a symbolic link,"
+				     " which is never followed",
+				  buf_str(&b));
 		else
 			log_error(0, "cannot %s '%s': %s", it->err_op ? it->err_op : "read",
 				  buf_str(&b), strerror(-it->err));

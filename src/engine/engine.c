@@ -315,7 +315,12 @@ static int on_check_item(void *ud, struct scan_item *it)
 
 	if (it->err) {
 		c->res->errors++;
-		return raise_event(c, ENGINE_ERROR, it, 0, rule ? rule : policy_decide(c->o->policy, it->path, it->path_len));
+		r = raise_event(c, ENGINE_ERROR, it, 0,
+				rule ? rule : policy_decide(c->o->policy, it->path, it->path_len));
+		/* what could be seen of it (its metadata) is still compared below; what
+		 * could not be seen at all is neither compared nor called removed */
+		if (r < 0 || !it->has_cur || !rule)
+			return r;
 	}
 	if (it->has_cur) {
 		c->res->objects++;

@@ -706,9 +706,18 @@ static int open_parent(const char *root, size_t len, int *ret_fd, size_t *ret_na
 			j++;
 		copy[j] = '\0';
 		nfd = openat(fd, copy + i, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			int e = -errno;
+			struct stat st;
+
+			/* say "symlink" rather than "not a directory" when that is the reason */
+			if (e == -ENOTDIR && fstatat(fd, copy + i, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				e = -ELOOP;
+			close(fd);
+			return e;
+		}
 		close(fd);
-		if (nfd < 0)
-			return -errno;
 		fd = nfd;
 		i = j + 1;
 	}
