@@ -8,7 +8,7 @@
 #include "base/json.h"
 #include "base/banned.h"
 
-void json_writer_init(struct json_writer *w, struct buf *out)
+void jw_init(struct json_writer *w, struct buf *out)
 {
 	memset(w, 0, sizeof(*w));
 	w->out = out;
@@ -50,22 +50,22 @@ static void nest_close(struct json_writer *w, const char *c)
 	put(w, c, 1);
 }
 
-void json_obj_open(struct json_writer *w)
+void jw_obj_open(struct json_writer *w)
 {
 	nest_open(w, "{");
 }
 
-void json_obj_close(struct json_writer *w)
+void jw_obj_close(struct json_writer *w)
 {
 	nest_close(w, "}");
 }
 
-void json_arr_open(struct json_writer *w)
+void jw_arr_open(struct json_writer *w)
 {
 	nest_open(w, "[");
 }
 
-void json_arr_close(struct json_writer *w)
+void jw_arr_close(struct json_writer *w)
 {
 	nest_close(w, "]");
 }
@@ -109,7 +109,7 @@ static void quoted(struct json_writer *w, const char *s, size_t n)
 	put(w, "\"", 1);
 }
 
-void json_key(struct json_writer *w, const char *key)
+void jw_key(struct json_writer *w, const char *key)
 {
 	value_start(w);
 	quoted(w, key, strlen(key));
@@ -117,13 +117,13 @@ void json_key(struct json_writer *w, const char *key)
 	w->after_key = true;
 }
 
-void json_str(struct json_writer *w, const char *s)
+void jw_str(struct json_writer *w, const char *s)
 {
 	value_start(w);
 	quoted(w, s, strlen(s));
 }
 
-void json_str_bytes(struct json_writer *w, const void *p, size_t n)
+void jw_str_bytes(struct json_writer *w, const void *p, size_t n)
 {
 	struct buf tmp;
 
@@ -140,7 +140,7 @@ void json_str_bytes(struct json_writer *w, const void *p, size_t n)
 	buf_release(&tmp);
 }
 
-void json_u64(struct json_writer *w, uint64_t v)
+void jw_u64(struct json_writer *w, uint64_t v)
 {
 	char s[24];
 	int n = snprintf(s, sizeof(s), "%" PRIu64, v);
@@ -149,7 +149,7 @@ void json_u64(struct json_writer *w, uint64_t v)
 	put(w, s, (size_t)n);
 }
 
-void json_i64(struct json_writer *w, int64_t v)
+void jw_i64(struct json_writer *w, int64_t v)
 {
 	char s[24];
 	int n = snprintf(s, sizeof(s), "%" PRId64, v);
@@ -158,19 +158,19 @@ void json_i64(struct json_writer *w, int64_t v)
 	put(w, s, (size_t)n);
 }
 
-void json_bool(struct json_writer *w, bool v)
+void jw_bool(struct json_writer *w, bool v)
 {
 	value_start(w);
 	put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
-void json_null(struct json_writer *w)
+void jw_null(struct json_writer *w)
 {
 	value_start(w);
 	put(w, "null", 4);
 }
 
-void json_raw(struct json_writer *w, const char *json)
+void jw_raw(struct json_writer *w, const char *json)
 {
 	value_start(w);
 	put(w, json, strlen(json));

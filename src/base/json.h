@@ -2,12 +2,12 @@
  * A small JSON writer into a struct buf.  It tracks only whether a comma is due, so
  * callers write objects in order:
  *
- *	json_obj_open(&w);
- *	json_key(&w, "path"); json_str_bytes(&w, p, n);
- *	json_key(&w, "size"); json_u64(&w, 12);
- *	json_obj_close(&w);
+ *	jw_obj_open(&w);
+ *	jw_key(&w, "path"); jw_str_bytes(&w, p, n);
+ *	jw_key(&w, "size"); jw_u64(&w, 12);
+ *	jw_obj_close(&w);
  *
- * Strings from the system (paths, names) go through json_str_bytes(), which applies the
+ * Strings from the system (paths, names) go through jw_str_bytes(), which applies the
  * escape rule of base/escape.h first, so the JSON is always valid UTF-8.  Errors are
  * sticky: the first failure is kept in w->err and later calls do nothing.
  */
@@ -27,21 +27,21 @@ struct json_writer {
 	bool need_comma[32];
 };
 
-void json_writer_init(struct json_writer *w, struct buf *out);
-void json_obj_open(struct json_writer *w);
-void json_obj_close(struct json_writer *w);
-void json_arr_open(struct json_writer *w);
-void json_arr_close(struct json_writer *w);
-void json_key(struct json_writer *w, const char *key);
+void jw_init(struct json_writer *w, struct buf *out);
+void jw_obj_open(struct json_writer *w);
+void jw_obj_close(struct json_writer *w);
+void jw_arr_open(struct json_writer *w);
+void jw_arr_close(struct json_writer *w);
+void jw_key(struct json_writer *w, const char *key);
 /* A UTF-8 string written as it is (JSON-escaped only); for text Vigil itself made. */
-void json_str(struct json_writer *w, const char *s);
+void jw_str(struct json_writer *w, const char *s);
 /* Arbitrary bytes: escape rule of base/escape.h, then JSON string escaping. */
-void json_str_bytes(struct json_writer *w, const void *p, size_t n);
-void json_u64(struct json_writer *w, uint64_t v);
-void json_i64(struct json_writer *w, int64_t v);
-void json_bool(struct json_writer *w, bool v);
-void json_null(struct json_writer *w);
+void jw_str_bytes(struct json_writer *w, const void *p, size_t n);
+void jw_u64(struct json_writer *w, uint64_t v);
+void jw_i64(struct json_writer *w, int64_t v);
+void jw_bool(struct json_writer *w, bool v);
+void jw_null(struct json_writer *w);
 /* Appends already-serialised JSON as one value. */
-void json_raw(struct json_writer *w, const char *json);
+void jw_raw(struct json_writer *w, const char *json);
 
 #endif

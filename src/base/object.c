@@ -359,27 +359,27 @@ void object_attr_json(struct json_writer *w, const struct object_state *s, enum 
 	struct buf tmp;
 
 	if (!(s->attrs & ATTR_BIT(a))) {
-		json_null(w);
+		jw_null(w);
 		return;
 	}
 	switch (a) {
 	case ATTR_UID:
-		json_u64(w, s->uid);
+		jw_u64(w, s->uid);
 		return;
 	case ATTR_GID:
-		json_u64(w, s->gid);
+		jw_u64(w, s->gid);
 		return;
 	case ATTR_SIZE:
-		json_u64(w, s->size);
+		jw_u64(w, s->size);
 		return;
 	case ATTR_INODE:
-		json_u64(w, s->ino);
+		jw_u64(w, s->ino);
 		return;
 	case ATTR_NLINK:
-		json_u64(w, s->nlink);
+		jw_u64(w, s->nlink);
 		return;
 	case ATTR_FLAGS:
-		json_u64(w, s->flags);
+		jw_u64(w, s->flags);
 		return;
 	case ATTR_ACL:
 	case ATTR_SELINUX:
@@ -387,9 +387,9 @@ void object_attr_json(struct json_writer *w, const struct object_state *s, enum 
 		const char *v = a == ATTR_ACL ? s->acl : a == ATTR_SELINUX ? s->selinux : s->caps;
 
 		if (v)
-			json_str_bytes(w, v, strlen(v));
+			jw_str_bytes(w, v, strlen(v));
 		else
-			json_null(w);
+			jw_null(w);
 		return;
 	}
 	default:
@@ -397,11 +397,11 @@ void object_attr_json(struct json_writer *w, const struct object_state *s, enum 
 	}
 	buf_init(&tmp, 0);
 	if (a == ATTR_TARGET) {
-		json_str_bytes(w, s->target.p, s->target.n);
+		jw_str_bytes(w, s->target.p, s->target.n);
 	} else if (object_attr_format(&tmp, s, a) == 0) {
-		json_str(w, buf_str(&tmp));
+		jw_str(w, buf_str(&tmp));
 	} else {
-		json_null(w);
+		jw_null(w);
 	}
 	buf_release(&tmp);
 }

@@ -10,8 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "crypto/hash.h"
 #include "vigil-config.h"
 #include "base/banned.h"
 
@@ -145,8 +148,105 @@ int cli_open_store(struct cli *c, bool create)
 	return EXIT_OK;
 }
 
+int cli_open_journal(struct cli *c, bool create_key)
+{
+	_cleanup_free_ char *key = NULL, *origin = NULL;
+	struct journal_config cfg = { .create_key = create_key };
+	struct vg_error err;
+	int r;
+
+	vg_error_clear(&err);
+	if (c->settings.journal_key)
+		key = strdup(c->settings.journal_key);
+	else if (asprintf(&key, "%s/journal.key", cli_state_dir(c)) < 0)
+		key = NULL;
+	if (c->settings.journal_origin)
+		origin = strdup(c->settings.journal_origin);
+	else if (asprintf(&origin, "%s/vigil-journal", c->host_name) < 0)
+		origin = NULL;
+	if (!key || !origin)
+		return log_error(EXIT_FAILURE_, "out of memory");
+	cfg.key_path = key;
+	cfg.origin = origin;
+	r = journal_open(c->store, &cfg, &c->journal, &err);
+	if (r < 0) {
+		print_error(&err);
+		return r == -ENOENT ? EXIT_STORE : EXIT_FAILURE_;
+	}
+	journal_set_actor_from_process(c->journal);
+	return EXIT_OK;
+}
+
+static int file_digest_json(struct json_writer *w, const char *path)
+{
+	char *data = NULL, hex[2 * SHA256_LEN + 1];
+	uint8_t h[SHA256_LEN];
+	size_t len;
+	int r = file_read_all(path, NULL, 64u * 1024 * 1024, &data, &len);
+
+	if (r < 0)
+		return r;
+	sha256_buf(data, len, h);
+	free(data);
+	hex_encode(h, sizeof(h), hex);
+	jw_obj_open(w);
+	jw_key(w, "path");
+	jw_str_bytes(w, path, strlen(path));
+	jw_key(w, "sha256");
+	jw_str(w, hex);
+	jw_obj_close(w);
+	return 0;
+}
+
+int cli_journal_config(struct cli *c)
+{
+	struct buf b;
+	struct json_writer w;
+	int r = 0;
+
+	buf_init(&b, 0);
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "settings");
+	jw_arr_open(&w);
+	for (size_t i = 0; r == 0 && i < c->settings.n_files; i++)
+		r = file_digest_json(&w, c->settings.files[i]);
+	jw_arr_close(&w);
+	jw_key(&w, "rules");
+	jw_arr_open(&w);
+	for (size_t i = 0; r == 0 && i < c->rules.n_files; i++)
+		r = file_digest_json(&w, c->rules.files[i]);
+	jw_arr_close(&w);
+	jw_key(&w, "rule_count");
+	jw_u64(&w, c->rules.n);
+	jw_obj_close(&w);
+	if (r == 0)
+		r = w.err;
+	if (r == 0)
+		r = journal_append(c->journal, "config.loaded", b.data, NULL);
+	if (r == 0)
+		r = store_tx_commit(c->store);
+	buf_release(&b);
+	if (r < 0)
+		return log_error(EXIT_STORE, "cannot journal the configuration: %s", strerror(-r));
+	return EXIT_OK;
+}
+
+int cli_journal_finish(struct cli *c)
+{
+	int r = journal_checkpoint_if_due(c->journal,
+					  (int64_t)c->settings.checkpoint_interval * 1000000000, NULL);
+
+	if (r == 0)
+		r = store_tx_commit(c->store);
+	if (r < 0)
+		return log_error(EXIT_STORE, "cannot issue a checkpoint: %s", strerror(-r));
+	return EXIT_OK;
+}
+
 void cli_release(struct cli *c)
 {
+	c->journal = journal_close(c->journal);
 	c->store = store_close(c->store);
 	if (c->policy_ready)
 		policy_release(&c->policy);

@@ -9,6 +9,7 @@
 
 #include "conf/rules.h"
 #include "conf/settings.h"
+#include "journal/journal.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -22,6 +23,7 @@ enum exit_status {
 	EXIT_CONFIG = 16,	/* bad settings or rules */
 	EXIT_STORE = 17,	/* the store could not be used */
 	EXIT_FAILURE_ = 18,	/* anything else */
+	EXIT_TAMPERED = 19,	/* journal verification failed */
 };
 
 #define DEFAULT_CONFIG "/etc/vigil/vigil.conf"
@@ -36,7 +38,11 @@ struct cli {
 	bool json;
 	int verbosity;			/* -1 quiet, 0 normal, 1+ verbose */
 	/* command options */
-	bool full, quick, force;
+	bool full, quick, force, follow;
+	long lines;			/* journal tail -n */
+	const char *from_export, *key_file;
+	const char *from, *to;		/* RFC 3339 */
+	long long index, size, old_size, new_size;	/* -1: not given */
 	/* loaded state */
 	struct settings settings;
 	const char *config_used;	/* NULL when running on built-in defaults */
@@ -47,17 +53,25 @@ struct cli {
 	struct store *store;
 	char host_name[256];
 	int64_t host_id;
+	struct journal *journal;
 };
 
 /* Loads settings and rules and compiles the policy; prints errors. Returns exit status. */
 int cli_load(struct cli *c);
 /* Opens (create: creating) the store and the host row. Returns exit status. */
 int cli_open_store(struct cli *c, bool create);
+/* Opens the journal (creating its key when create_key). Returns exit status. */
+int cli_open_journal(struct cli *c, bool create_key);
+/* Journals the settings and rule files in effect, with their SHA-256. */
+int cli_journal_config(struct cli *c);
+/* Issues a checkpoint when due and commits. Returns exit status. */
+int cli_journal_finish(struct cli *c);
 void cli_release(struct cli *c);
 const char *cli_state_dir(const struct cli *c);
 
 int cmd_config_check(struct cli *c, int argc, char **argv);
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
+int cmd_journal(struct cli *c, int argc, char **argv);
 
 #endif

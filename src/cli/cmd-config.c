@@ -18,35 +18,35 @@ int cmd_config_check(struct cli *c, int argc, char **argv)
 		struct json_writer w;
 
 		buf_init(&b, 0);
-		json_writer_init(&w, &b);
-		json_obj_open(&w);
-		json_key(&w, "settings");
+		jw_init(&w, &b);
+		jw_obj_open(&w);
+		jw_key(&w, "settings");
 		if (c->config_used)
-			json_str_bytes(&w, c->config_used, strlen(c->config_used));
+			jw_str_bytes(&w, c->config_used, strlen(c->config_used));
 		else
-			json_null(&w);
-		json_key(&w, "settings_files");
-		json_arr_open(&w);
+			jw_null(&w);
+		jw_key(&w, "settings_files");
+		jw_arr_open(&w);
 		for (size_t i = 0; i < c->settings.n_files; i++)
-			json_str_bytes(&w, c->settings.files[i], strlen(c->settings.files[i]));
-		json_arr_close(&w);
-		json_key(&w, "rules_dir");
-		json_str_bytes(&w, c->rules_used, strlen(c->rules_used));
-		json_key(&w, "rules");
-		json_u64(&w, c->rules.n);
-		json_key(&w, "rule_files");
-		json_arr_open(&w);
+			jw_str_bytes(&w, c->settings.files[i], strlen(c->settings.files[i]));
+		jw_arr_close(&w);
+		jw_key(&w, "rules_dir");
+		jw_str_bytes(&w, c->rules_used, strlen(c->rules_used));
+		jw_key(&w, "rules");
+		jw_u64(&w, c->rules.n);
+		jw_key(&w, "rule_files");
+		jw_arr_open(&w);
 		for (size_t i = 0; i < c->rules.n_files; i++)
-			json_str_bytes(&w, c->rules.files[i], strlen(c->rules.files[i]));
-		json_arr_close(&w);
-		json_key(&w, "roots");
-		json_arr_open(&w);
+			jw_str_bytes(&w, c->rules.files[i], strlen(c->rules.files[i]));
+		jw_arr_close(&w);
+		jw_key(&w, "roots");
+		jw_arr_open(&w);
 		for (size_t i = 0; i < c->policy.n_roots; i++)
-			json_str_bytes(&w, c->policy.roots[i], c->policy.root_lens[i]);
-		json_arr_close(&w);
-		json_key(&w, "state_dir");
-		json_str_bytes(&w, cli_state_dir(c), strlen(cli_state_dir(c)));
-		json_obj_close(&w);
+			jw_str_bytes(&w, c->policy.roots[i], c->policy.root_lens[i]);
+		jw_arr_close(&w);
+		jw_key(&w, "state_dir");
+		jw_str_bytes(&w, cli_state_dir(c), strlen(cli_state_dir(c)));
+		jw_obj_close(&w);
 		puts(buf_str(&b));
 		buf_release(&b);
 		return EXIT_OK;

@@ -114,6 +114,7 @@ static struct engine_opts make_opts(struct cli *c)
 		.workers = c->settings.workers,
 		.hash_attempts = c->settings.hash_attempts,
 		.one_filesystem = c->settings.one_filesystem,
+		.journal = c->journal,
 	};
 
 	return o;
@@ -157,12 +158,20 @@ int cmd_init(struct cli *c, int argc, char **argv)
 				 "a baseline of %" PRIu64 " objects exists in '%s'; 'vigil init --force'"
 				 " replaces it",
 				 info.objects, cli_state_dir(c));
+	status = cli_open_journal(c, true);
+	if (status == EXIT_OK)
+		status = cli_journal_config(c);
+	if (status != EXIT_OK)
+		return status;
 	o = make_opts(c);
 	r = engine_init(&o, report, c, &res);
 	if (r < 0)
 		return log_error(r == -ENOMEM ? EXIT_FAILURE_ : EXIT_STORE, "init failed: %s (%s)",
 				 strerror(-r), store_errmsg(c->store));
 	summary(c, "init", &res);
+	status = cli_journal_finish(c);
+	if (status != EXIT_OK)
+		return status;
 	return res.errors ? EXIT_INCOMPLETE : EXIT_OK;
 }
 
@@ -176,6 +185,10 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	if (status != EXIT_OK)
 		return status;
 	status = cli_open_store(c, false);
+	if (status == EXIT_OK)
+		status = cli_open_journal(c, false);
+	if (status == EXIT_OK)
+		status = cli_journal_config(c);
 	if (status != EXIT_OK)
 		return status;
 	o = make_opts(c);
@@ -188,6 +201,9 @@ int cmd_check(struct cli *c, int argc, char **argv)
 				 strerror(-r), store_errmsg(c->store));
 	fflush(stdout);
 	summary(c, "check", &res);
+	status = cli_journal_finish(c);
+	if (status != EXIT_OK)
+		return status;
 	if (res.errors)
 		return EXIT_INCOMPLETE;
 	return (res.added ? EXIT_ADDED : 0) | (res.removed ? EXIT_REMOVED : 0) |

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/parse.h"
 #include "cli/cli.h"
 #include "crypto/hash.h"
 #include "vigil-config.h"
@@ -20,6 +21,13 @@ static const char usage_text[] =
 	"  config check        validate settings and rules\n"
 	"  init [--force]      record the baseline of everything the rules select\n"
 	"  check [--quick|--full]  compare the system with the baseline\n"
+	"  journal tail [-n N] [--follow]      the latest journal entries\n"
+	"  journal checkpoint                  sign and print a checkpoint now\n"
+	"  journal key                         print the verifier key\n"
+	"  journal verify [--from-export DIR] [--key FILE]\n"
+	"  journal prove --index N [--size S]  inclusion proof\n"
+	"  journal consistency --old S1 [--new S2]\n"
+	"  journal export [--from T] [--to T] DIR\n"
 	"  help                show this help\n"
 	"\n"
 	"Options:\n"
@@ -35,9 +43,14 @@ static const char usage_text[] =
 	"check: --quick (default) rehashes files whose size, times, inode or device\n"
 	"changed; --full rehashes every file.  Exit status: 0 no differences, else the\n"
 	"sum of 1 added, 2 removed, 4 modified; 14 some objects could not be examined,\n"
-	"15 usage, 16 settings or rules, 17 store, 18 other errors.  See vigil(1).\n";
+	"15 usage, 16 settings or rules, 17 store, 18 other errors, 19 journal\n"
+	"verification failed.  See vigil(1).\n";
 
-enum { OPT_CONFIG = 256, OPT_RULES, OPT_STATE, OPT_JSON, OPT_VERSION, OPT_FULL, OPT_QUICK, OPT_FORCE };
+enum {
+	OPT_CONFIG = 256, OPT_RULES, OPT_STATE, OPT_JSON, OPT_VERSION, OPT_FULL, OPT_QUICK,
+	OPT_FORCE, OPT_FOLLOW, OPT_FROM_EXPORT, OPT_KEY, OPT_INDEX, OPT_SIZE, OPT_OLD, OPT_NEW,
+	OPT_FROM, OPT_TO,
+};
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -51,6 +64,15 @@ static const struct option options[] = {
 	{ "full", no_argument, NULL, OPT_FULL },
 	{ "quick", no_argument, NULL, OPT_QUICK },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "from-export", required_argument, NULL, OPT_FROM_EXPORT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "index", required_argument, NULL, OPT_INDEX },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "old", required_argument, NULL, OPT_OLD },
+	{ "new", required_argument, NULL, OPT_NEW },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "to", required_argument, NULL, OPT_TO },
 	{ 0 },
 };
 
@@ -65,16 +87,29 @@ static const struct command commands[] = {
 	{ "config", "check", cmd_config_check, false, false },
 	{ "init", NULL, cmd_init, false, true },
 	{ "check", NULL, cmd_check, true, false },
+	{ "journal", NULL, cmd_journal, false, false },
 };
+
+/* A non-negative whole number option, or -2 (reported) when malformed. */
+static long long number_arg(const char *opt, const char *v)
+{
+	uint64_t n;
+
+	if (parse_u64(v, &n) < 0 || n > INT64_MAX) {
+		log_error(0, "%s takes a whole number, got '%s'", opt, v);
+		return -2;
+	}
+	return (long long)n;
+}
 
 int main(int argc, char **argv)
 {
-	struct cli c = { 0 };
+	struct cli c = { .lines = -1, .index = -1, .size = -1, .old_size = -1, .new_size = -1 };
 	const struct command *cmd = NULL;
 	int opt, status, nargs;
 	char **args;
 
-	while ((opt = getopt_long(argc, argv, "qvh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qvhn:", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_CONFIG:
 			c.config_path = optarg;
@@ -109,6 +144,41 @@ int main(int argc, char **argv)
 		case OPT_FORCE:
 			c.force = true;
 			break;
+		case OPT_FOLLOW:
+			c.follow = true;
+			break;
+		case OPT_FROM_EXPORT:
+			c.from_export = optarg;
+			break;
+		case OPT_KEY:
+			c.key_file = optarg;
+			break;
+		case OPT_FROM:
+			c.from = optarg;
+			break;
+		case OPT_TO:
+			c.to = optarg;
+			break;
+		case 'n':
+			if ((c.lines = (long)number_arg("-n", optarg)) < -1)
+				return EXIT_USAGE;
+			break;
+		case OPT_INDEX:
+			if ((c.index = number_arg("--index", optarg)) < -1)
+				return EXIT_USAGE;
+			break;
+		case OPT_SIZE:
+			if ((c.size = number_arg("--size", optarg)) < -1)
+				return EXIT_USAGE;
+			break;
+		case OPT_OLD:
+			if ((c.old_size = number_arg("--old", optarg)) < -1)
+				return EXIT_USAGE;
+			break;
+		case OPT_NEW:
+			if ((c.new_size = number_arg("--new", optarg)) < -1)
+				return EXIT_USAGE;
+			break;
 		default:
 			fputs(usage_text, stderr);
 			return EXIT_USAGE;
@@ -139,7 +209,7 @@ int main(int argc, char **argv)
 		log_error(0, "unknown command '%s' (see 'vigil --help')", args[0]);
 		return EXIT_USAGE;
 	}
-	if (nargs > (cmd->sub ? 2 : 1)) {
+	if (cmd->fn != cmd_journal && nargs > (cmd->sub ? 2 : 1)) {
 		log_error(0, "'%s' takes no argument '%s'", args[0], args[cmd->sub ? 2 : 1]);
 		return EXIT_USAGE;
 	}

@@ -22,6 +22,8 @@ void settings_init(struct settings *s)
 	memset(s, 0, sizeof(*s));
 	s->log_level = LOG_LEVEL_INFO;
 	s->hash_attempts = 3;
+	s->checkpoint_interval = 3600;
+	s->retention_days = SETTINGS_RETENTION_MIN;
 }
 
 void settings_release(struct settings *s)
@@ -29,6 +31,8 @@ void settings_release(struct settings *s)
 	free(s->host_name);
 	free(s->state_dir);
 	free(s->rules_dir);
+	free(s->journal_key);
+	free(s->journal_origin);
 	for (size_t i = 0; i < s->n_files; i++)
 		free(s->files[i]);
 	free(s->files);
@@ -54,6 +58,11 @@ static const struct key_def keys[] = {
 	{ "scan", "workers", K_UINT, OFF(workers), 0, 256 },
 	{ "scan", "one_filesystem", K_BOOL, OFF(one_filesystem), 0, 0 },
 	{ "scan", "hash_attempts", K_UINT, OFF(hash_attempts), 1, 10 },
+	{ "journal", "key_file", K_PATH, OFF(journal_key), 0, 0 },
+	{ "journal", "origin", K_STRING, OFF(journal_origin), 0, 0 },
+	{ "journal", "checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 7 * 86400 },
+	{ "journal", "retention_days", K_UINT, OFF(retention_days), SETTINGS_RETENTION_MIN,
+	  100 * 366 },
 };
 
 static bool section_known(const char *s, size_t n)

@@ -12,6 +12,12 @@
  *	one_filesystem = false
  *	hash_attempts = 3
  *
+ *	[journal]
+ *	key_file = /var/lib/vigil/journal.key
+ *	origin = ca1.example/vigil-journal
+ *	checkpoint_interval = 3600
+ *	retention_days = 730
+ *
  * The main file is read first, then every "*.conf" of the drop-in directory in byte
  * order of their names; a later value replaces an earlier one.  Unknown sections and keys, bad
  * values and a key given twice in one file are errors that name file, line and column.
@@ -34,9 +40,15 @@ struct settings {
 	unsigned workers;	/* 0: one per online CPU */
 	bool one_filesystem;
 	unsigned hash_attempts;
+	char *journal_key;	/* NULL: STATE_DIR/journal.key */
+	char *journal_origin;	/* NULL: "<host_name>/vigil-journal" */
+	unsigned checkpoint_interval;	/* seconds */
+	unsigned retention_days;	/* at least SETTINGS_RETENTION_MIN */
 	char **files;		/* the files read, in order */
 	size_t n_files;
 };
+
+#define SETTINGS_RETENTION_MIN 730	/* two years (LOG-04); settable only upward */
 
 void settings_init(struct settings *s);
 void settings_release(struct settings *s);

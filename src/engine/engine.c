@@ -37,9 +37,9 @@ static void json_time(struct json_writer *w, int64_t ns)
 	char t[RFC3339_MAX];
 
 	if (time_format_rfc3339(ns, t, sizeof(t)) == 0)
-		json_str(w, t);
+		jw_str(w, t);
 	else
-		json_null(w);
+		jw_null(w);
 }
 
 /* ECS "file" fields of a state. */
@@ -50,81 +50,81 @@ static void file_fields(struct json_writer *w, const struct scan_item *it,
 	size_t dlen = slash ? (size_t)(slash - it->path) : 0;
 	char mode[8];
 
-	json_key(w, "file");
-	json_obj_open(w);
-	json_key(w, "path");
-	json_str_bytes(w, it->path, it->path_len);
+	jw_key(w, "file");
+	jw_obj_open(w);
+	jw_key(w, "path");
+	jw_str_bytes(w, it->path, it->path_len);
 	if (slash) {
-		json_key(w, "name");
-		json_str_bytes(w, slash + 1, it->path_len - dlen - 1);
-		json_key(w, "directory");
-		json_str_bytes(w, it->path, dlen ? dlen : 1);
+		jw_key(w, "name");
+		jw_str_bytes(w, slash + 1, it->path_len - dlen - 1);
+		jw_key(w, "directory");
+		jw_str_bytes(w, it->path, dlen ? dlen : 1);
 	}
 	if (s) {
-		json_key(w, "type");
-		json_str(w, obj_type_name(s->type));
+		jw_key(w, "type");
+		jw_str(w, obj_type_name(s->type));
 		snprintf(mode, sizeof(mode), "%04o", s->mode);
-		json_key(w, "mode");
-		json_str(w, mode);
+		jw_key(w, "mode");
+		jw_str(w, mode);
 		{
 			char n[24];
 
 			snprintf(n, sizeof(n), "%u", s->uid);
-			json_key(w, "uid");
-			json_str(w, n);
+			jw_key(w, "uid");
+			jw_str(w, n);
 			snprintf(n, sizeof(n), "%u", s->gid);
-			json_key(w, "gid");
-			json_str(w, n);
+			jw_key(w, "gid");
+			jw_str(w, n);
 			snprintf(n, sizeof(n), "%llu", (unsigned long long)s->ino);
-			json_key(w, "inode");
-			json_str(w, n);
+			jw_key(w, "inode");
+			jw_str(w, n);
 		}
 		if (s->owner) {
-			json_key(w, "owner");
-			json_str_bytes(w, s->owner, strlen(s->owner));
+			jw_key(w, "owner");
+			jw_str_bytes(w, s->owner, strlen(s->owner));
 		}
 		if (s->group) {
-			json_key(w, "group");
-			json_str_bytes(w, s->group, strlen(s->group));
+			jw_key(w, "group");
+			jw_str_bytes(w, s->group, strlen(s->group));
 		}
-		json_key(w, "size");
-		json_u64(w, s->size);
-		json_key(w, "mtime");
+		jw_key(w, "size");
+		jw_u64(w, s->size);
+		jw_key(w, "mtime");
 		json_time(w, s->mtime_ns);
-		json_key(w, "ctime");
+		jw_key(w, "ctime");
 		json_time(w, s->ctime_ns);
 		if (s->type == OBJ_SYMLINK && (s->attrs & ATTR_BIT(ATTR_TARGET))) {
-			json_key(w, "target_path");
-			json_str_bytes(w, s->target.p, s->target.n);
+			jw_key(w, "target_path");
+			jw_str_bytes(w, s->target.p, s->target.n);
 		}
 		if (s->type == OBJ_FILE && (s->attrs & ATTR_MASK_HASHES)) {
-			json_key(w, "hash");
-			json_obj_open(w);
+			jw_key(w, "hash");
+			jw_obj_open(w);
 			for (int a = ATTR_SHA256; a <= ATTR_BLAKE2B512; a++) {
 				if (!(s->attrs & ATTR_BIT(a)))
 					continue;
 				/* ECS names: sha256, sha512; others keep Vigil's names */
-				json_key(w, a == ATTR_SHA3_256	   ? "sha3_256"
+				jw_key(w, a == ATTR_SHA3_256	   ? "sha3_256"
 					    : a == ATTR_BLAKE2B512 ? "blake2b_512"
 								   : attr_name((enum attr)a));
 				object_attr_json(w, s, (enum attr)a);
 			}
-			json_obj_close(w);
+			jw_obj_close(w);
 		}
 	}
-	json_obj_close(w);
+	jw_obj_close(w);
 }
 
 static void attr_values(struct json_writer *w, const struct object_state *s, uint32_t mask)
 {
-	json_obj_open(w);
+	jw_obj_open(w);
 	for (int a = 0; a < ATTR__COUNT; a++) {
 		if (!(mask & ATTR_BIT(a)))
 			continue;
-		json_key(w, attr_name((enum attr)a));
+		jw_key(w, attr_name((enum attr)a));
 		object_attr_json(w, s, (enum attr)a);
 	}
-	json_obj_close(w);
+	jw_obj_close(w);
 }
 
 static int build_json(struct ctx *c, struct engine_event *ev)
@@ -136,116 +136,132 @@ static int build_json(struct ctx *c, struct engine_event *ev)
 	static const int sev_num[] = { 1, 2, 3, 4 };
 
 	buf_reset(&c->json);
-	json_writer_init(&w, &c->json);
-	json_obj_open(&w);
-	json_key(&w, "@timestamp");
+	jw_init(&w, &c->json);
+	jw_obj_open(&w);
+	jw_key(&w, "@timestamp");
 	json_time(&w, ev->detected_ns);
-	json_key(&w, "event");
-	json_obj_open(&w);
-	json_key(&w, "id");
-	json_str(&w, ev->uuid);
-	json_key(&w, "kind");
-	json_str(&w, ev->kind == ENGINE_ERROR ? "pipeline_error" : "event");
-	json_key(&w, "module");
-	json_str(&w, "vigil");
-	json_key(&w, "dataset");
-	json_str(&w, c->init ? "vigil.init" : "vigil.check");
-	json_key(&w, "category");
-	json_arr_open(&w);
-	json_str(&w, "file");
-	json_arr_close(&w);
-	json_key(&w, "type");
-	json_arr_open(&w);
-	json_str(&w, ecs_type[ev->kind]);
-	json_arr_close(&w);
-	json_key(&w, "action");
-	json_str(&w, engine_event_name(ev->kind));
+	jw_key(&w, "event");
+	jw_obj_open(&w);
+	jw_key(&w, "id");
+	jw_str(&w, ev->uuid);
+	jw_key(&w, "kind");
+	jw_str(&w, ev->kind == ENGINE_ERROR ? "pipeline_error" : "event");
+	jw_key(&w, "module");
+	jw_str(&w, "vigil");
+	jw_key(&w, "dataset");
+	jw_str(&w, c->init ? "vigil.init" : "vigil.check");
+	jw_key(&w, "category");
+	jw_arr_open(&w);
+	jw_str(&w, "file");
+	jw_arr_close(&w);
+	jw_key(&w, "type");
+	jw_arr_open(&w);
+	jw_str(&w, ecs_type[ev->kind]);
+	jw_arr_close(&w);
+	jw_key(&w, "action");
+	jw_str(&w, engine_event_name(ev->kind));
 	if (ev->rule && ev->rule->kind == RULE_SELECT) {
-		json_key(&w, "severity");
-		json_u64(&w, (uint64_t)sev_num[ev->rule->severity]);
+		jw_key(&w, "severity");
+		jw_u64(&w, (uint64_t)sev_num[ev->rule->severity]);
 	}
-	json_obj_close(&w);
-	json_key(&w, "host");
-	json_obj_open(&w);
-	json_key(&w, "name");
-	json_str_bytes(&w, c->o->host_name, strlen(c->o->host_name));
-	json_obj_close(&w);
+	jw_obj_close(&w);
+	jw_key(&w, "host");
+	jw_obj_open(&w);
+	jw_key(&w, "name");
+	jw_str_bytes(&w, c->o->host_name, strlen(c->o->host_name));
+	jw_obj_close(&w);
 	file_fields(&w, it, shown);
-	json_key(&w, "vigil");
-	json_obj_open(&w);
-	json_key(&w, "object");
+	jw_key(&w, "vigil");
+	jw_obj_open(&w);
+	jw_key(&w, "object");
 	{
 		struct buf ob;
 
 		buf_init(&ob, SIZE_MAX / 2);
 		if (buf_puts(&ob, "file:") == 0 && buf_append(&ob, it->path, it->path_len) == 0)
-			json_str_bytes(&w, ob.data, ob.len);
+			jw_str_bytes(&w, ob.data, ob.len);
 		else
-			json_null(&w);
+			jw_null(&w);
 		buf_release(&ob);
 	}
-	json_key(&w, "change");
-	json_str(&w, engine_event_name(ev->kind));
+	jw_key(&w, "change");
+	jw_str(&w, engine_event_name(ev->kind));
 	if (ev->kind == ENGINE_MODIFIED) {
-		json_key(&w, "attributes");
-		json_arr_open(&w);
+		jw_key(&w, "attributes");
+		jw_arr_open(&w);
 		for (int a = 0; a < ATTR__COUNT; a++)
 			if (ev->changed & ATTR_BIT(a))
-				json_str(&w, attr_name((enum attr)a));
-		json_arr_close(&w);
-		json_key(&w, "before");
+				jw_str(&w, attr_name((enum attr)a));
+		jw_arr_close(&w);
+		jw_key(&w, "before");
 		attr_values(&w, &it->base, ev->changed);
-		json_key(&w, "after");
+		jw_key(&w, "after");
 		attr_values(&w, &it->cur, ev->changed);
 	}
 	if (ev->kind == ENGINE_ERROR) {
-		json_key(&w, "error");
-		json_obj_open(&w);
-		json_key(&w, "operation");
-		json_str(&w, it->err_op ? it->err_op : "read");
-		json_key(&w, "code");
-		json_i64(&w, -it->err);
-		json_key(&w, "message");
-		json_str(&w, strerror(-it->err));
-		json_obj_close(&w);
+		jw_key(&w, "error");
+		jw_obj_open(&w);
+		jw_key(&w, "operation");
+		jw_str(&w, it->err_op ? it->err_op : "read");
+		jw_key(&w, "code");
+		jw_i64(&w, -it->err);
+		jw_key(&w, "message");
+		jw_str(&w, strerror(-it->err));
+		jw_obj_close(&w);
 	}
 	if (it->has_cur && it->cur.unstable) {
-		json_key(&w, "unstable");
-		json_bool(&w, true);
+		jw_key(&w, "unstable");
+		jw_bool(&w, true);
 	}
 	if (ev->rule) {
-		json_key(&w, "rule");
-		json_obj_open(&w);
-		json_key(&w, "file");
-		json_str_bytes(&w, ev->rule->file, strlen(ev->rule->file));
-		json_key(&w, "line");
-		json_u64(&w, ev->rule->line);
-		json_key(&w, "pattern");
-		json_str_bytes(&w, ev->rule->text, strlen(ev->rule->text));
+		jw_key(&w, "rule");
+		jw_obj_open(&w);
+		jw_key(&w, "file");
+		jw_str_bytes(&w, ev->rule->file, strlen(ev->rule->file));
+		jw_key(&w, "line");
+		jw_u64(&w, ev->rule->line);
+		jw_key(&w, "pattern");
+		jw_str_bytes(&w, ev->rule->text, strlen(ev->rule->text));
 		if (ev->rule->kind == RULE_SELECT) {
-			json_key(&w, "severity");
-			json_str(&w, severity_name(ev->rule->severity));
-			json_key(&w, "tags");
-			json_arr_open(&w);
+			jw_key(&w, "severity");
+			jw_str(&w, severity_name(ev->rule->severity));
+			jw_key(&w, "tags");
+			jw_arr_open(&w);
 			for (size_t i = 0; i < ev->rule->n_tags; i++)
-				json_str(&w, ev->rule->tags[i]);
-			json_arr_close(&w);
+				jw_str(&w, ev->rule->tags[i]);
+			jw_arr_close(&w);
 		}
-		json_obj_close(&w);
+		jw_obj_close(&w);
 	}
-	json_key(&w, "run");
-	json_obj_open(&w);
-	json_key(&w, "id");
-	json_str(&w, c->res->run_uuid);
-	json_key(&w, "kind");
-	json_str(&w, c->init ? "init" : "check");
-	json_key(&w, "full");
-	json_bool(&w, c->o->full);
-	json_obj_close(&w);
-	json_obj_close(&w);
-	json_obj_close(&w);
+	jw_key(&w, "run");
+	jw_obj_open(&w);
+	jw_key(&w, "id");
+	jw_str(&w, c->res->run_uuid);
+	jw_key(&w, "kind");
+	jw_str(&w, c->init ? "init" : "check");
+	jw_key(&w, "full");
+	jw_bool(&w, c->o->full);
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	jw_obj_close(&w);
 	ev->json = c->json.data;
 	return w.err;
+}
+
+/* Appends {"<key>": <json>, ...extra} to the journal. */
+static int journal_json(struct ctx *c, const char *type, const char *json)
+{
+	struct buf f;
+	int r;
+
+	if (!c->o->journal)
+		return 0;
+	buf_init(&f, 32u * 1024 * 1024);
+	r = buf_printf(&f, "{\"event\":%s}", json);
+	if (r == 0)
+		r = journal_append(c->o->journal, type, f.data, NULL);
+	buf_release(&f);
+	return r;
 }
 
 static int raise_event(struct ctx *c, enum engine_event_kind kind, const struct scan_item *it,
@@ -266,8 +282,7 @@ static int raise_event(struct ctx *c, enum engine_event_kind kind, const struct 
 	r = build_json(c, &ev);
 	if (r < 0)
 		return r;
-	if (kind <= ENGINE_MODIFIED) {
-		/* recorded before anyone is told */
+	if (kind <= ENGINE_MODIFIED && !c->init) {
 		r = store_change_add(c->o->store, c->run_id, c->o->host_id, ev.uuid, it->path,
 				     it->path_len, engine_event_name(kind), changed, ev.detected_ns,
 				     ev.json);
@@ -275,6 +290,17 @@ static int raise_event(struct ctx *c, enum engine_event_kind kind, const struct 
 			c->store_err = r;
 			return r;
 		}
+	}
+	r = journal_json(c, kind <= ENGINE_MODIFIED ? "change.detected"
+			    : kind == ENGINE_ERROR  ? "object.error"
+						    : "object.unstable",
+			 ev.json);
+	/* recorded and committed before anyone is told */
+	if (r == 0)
+		r = store_tx_commit(c->o->store);
+	if (r < 0) {
+		c->store_err = r;
+		return r;
 	}
 	return c->report ? c->report(c->ud, &ev) : 0;
 }
@@ -358,6 +384,54 @@ static int on_check_item(void *ud, struct scan_item *it)
 	return 0;
 }
 
+static int run_json(struct ctx *c, struct buf *b, const char *kind, bool counts)
+{
+	struct json_writer w;
+
+	jw_init(&w, b);
+	jw_obj_open(&w);
+	jw_key(&w, "run");
+	jw_obj_open(&w);
+	jw_key(&w, "id");
+	jw_str(&w, c->res->run_uuid);
+	jw_key(&w, "kind");
+	jw_str(&w, kind);
+	jw_key(&w, "full");
+	jw_bool(&w, c->o->full);
+	jw_key(&w, "host");
+	jw_str_bytes(&w, c->o->host_name, strlen(c->o->host_name));
+	if (counts) {
+		static const char *const names[] = { "objects", "added", "removed", "modified",
+						     "errors", "unstable", "unmonitored", "hashed" };
+		const uint64_t vals[] = { c->res->objects, c->res->added, c->res->removed,
+					  c->res->modified, c->res->errors, c->res->unstable,
+					  c->res->unmonitored, c->res->hashed };
+
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+			jw_key(&w, names[i]);
+			jw_u64(&w, vals[i]);
+		}
+	}
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	return w.err;
+}
+
+static int journal_run(struct ctx *c, const char *type, const char *kind, bool counts)
+{
+	struct buf b;
+	int r;
+
+	if (!c->o->journal)
+		return 0;
+	buf_init(&b, 0);
+	r = run_json(c, &b, kind, counts);
+	if (r == 0)
+		r = journal_append(c->o->journal, type, b.data, NULL);
+	buf_release(&b);
+	return r;
+}
+
 static int start_run(struct ctx *c, const char *kind, struct store_run *run)
 {
 	int r;
@@ -370,7 +444,12 @@ static int start_run(struct ctx *c, const char *kind, struct store_run *run)
 	run->kind = kind;
 	run->full = c->o->full;
 	run->started_ns = c->res->started_ns = clock_now_ns();
-	return store_run_begin(c->o->store, c->o->host_id, run, &c->run_id);
+	r = store_run_begin(c->o->store, c->o->host_id, run, &c->run_id);
+	if (r == 0)
+		r = journal_run(c, "run.started", kind, false);
+	if (r == 0)
+		r = store_tx_commit(c->o->store);
+	return r;
 }
 
 static int finish_run(struct ctx *c, struct store_run *run, int status)
@@ -382,6 +461,12 @@ static int finish_run(struct ctx *c, struct store_run *run, int status)
 	run->modified = c->res->modified;
 	run->errors = c->res->errors;
 	run->status = status;
+	if (c->o->journal) {
+		int r = journal_run(c, c->init ? "baseline.created" : "run.finished", run->kind, true);
+
+		if (r < 0)
+			return r;
+	}
 	return store_run_finish(c->o->store, c->run_id, run);
 }
 
@@ -414,8 +499,6 @@ int engine_init(const struct engine_opts *o, engine_report_fn report, void *ud,
 	memset(ret, 0, sizeof(*ret));
 	buf_init(&c.json, 16u * 1024 * 1024);
 	r = start_run(&c, "init", &run);
-	if (r == 0)
-		r = store_run_finish(o->store, c.run_id, &run); /* the run row must exist now */
 	if (r == 0)
 		r = store_baseline_begin(o->store, o->host_id);
 	if (r == 0)

@@ -4,8 +4,10 @@
  * engine_check() compares the system with it and reports each change, each object
  * that could not be examined and each object that would not hold still.
  *
- * Every change is written to the store (in the run's transaction, committed when the
- * run ends) before it is reported to the caller.  The baseline itself never moves here: only
+ * Every change, error and unstable object is recorded in the store and appended to the
+ * journal, and the transaction is committed, before it is reported to the caller.  A
+ * run is journaled as it starts ("run.started") and ends ("run.finished", or
+ * "baseline.created" for init).  The baseline itself never moves here: only
  * an authorised change may move it (later issues).
  */
 #ifndef VIGIL_ENGINE_ENGINE_H
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/uuid.h"
+#include "journal/journal.h"
 #include "policy/policy.h"
 #include "scan/scan.h"
 #include "store/store.h"
@@ -29,6 +32,7 @@ struct engine_opts {
 	unsigned hash_attempts;
 	bool one_filesystem;
 	const struct scan_hooks *hooks;	/* tests only */
+	struct journal *journal;	/* NULL: nothing is journaled (tests only) */
 };
 
 enum engine_event_kind {

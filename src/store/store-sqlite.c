@@ -26,6 +26,7 @@ struct store {
 	char *path;
 	sqlite3_stmt *put;
 	sqlite3_stmt *change;
+	sqlite3_stmt *j_append, *j_hash_put, *j_hash_get;
 	bool in_tx;
 	unsigned batch;
 };
@@ -85,6 +86,23 @@ static const char *const migrations[] = {
 	"CREATE TABLE meta ("
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL);",
+	/* 2: the journal, its stored Merkle hashes and its signed checkpoints */
+	"CREATE TABLE journal ("
+	"  idx INTEGER PRIMARY KEY,"
+	"  time_ns INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  entry BLOB,"
+	"  purged_ns INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE journal_hashes ("
+	"  level INTEGER NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  PRIMARY KEY (level, idx)) WITHOUT ROWID;"
+	"CREATE TABLE checkpoints ("
+	"  id INTEGER PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  time_ns INTEGER NOT NULL,"
+	"  note TEXT NOT NULL);",
 };
 
 static int sql_err(int rc)
@@ -271,6 +289,9 @@ struct store *store_close(struct store *s)
 		exec(s->db, "ROLLBACK");
 	sqlite3_finalize(s->put);
 	sqlite3_finalize(s->change);
+	sqlite3_finalize(s->j_append);
+	sqlite3_finalize(s->j_hash_put);
+	sqlite3_finalize(s->j_hash_get);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -863,4 +884,312 @@ int store_run_finish(struct store *s, int64_t run_id, const struct store_run *ru
 	if (r == 0)
 		r = tx_commit(s);
 	return r;
+}
+
+/* ---- explicit transactions ---- */
+
+int store_tx_begin(struct store *s)
+{
+	return tx_begin(s);
+}
+
+int store_tx_commit(struct store *s)
+{
+	return tx_commit(s);
+}
+
+void store_tx_rollback(struct store *s)
+{
+	store_baseline_abort(s);
+}
+
+/* ---- journal ---- */
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int store_journal_size(struct store *s, uint64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "SELECT coalesce(max(idx) + 1, 0) FROM journal", &st);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : sql_err(rc);
+}
+
+int store_journal_append(struct store *s, uint64_t index, int64_t time_ns, const char *type,
+			 const void *data, size_t len)
+{
+	int r;
+
+	if (!s->j_append) {
+		r = prepare(s->db, "INSERT INTO journal(idx, time_ns, type, entry) VALUES (?1, ?2, ?3, ?4)",
+			    &s->j_append);
+		if (r < 0)
+			return r;
+	}
+	r = tx_begin(s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s->j_append, 1, (int64_t)index);
+	sqlite3_bind_int64(s->j_append, 2, time_ns);
+	sqlite3_bind_text(s->j_append, 3, type, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s->j_append, 4, data, (int)len, SQLITE_STATIC);
+	return step_done(s->j_append);
+}
+
+static int row_to_entry(sqlite3_stmt *st, struct store_journal_entry *e)
+{
+	const void *p = sqlite3_column_blob(st, 3);
+	int n = sqlite3_column_bytes(st, 3);
+
+	memset(e, 0, sizeof(*e));
+	e->index = (uint64_t)sqlite3_column_int64(st, 0);
+	e->time_ns = sqlite3_column_int64(st, 1);
+	snprintf(e->type, sizeof(e->type), "%s", (const char *)sqlite3_column_text(st, 2));
+	e->purged_ns = sqlite3_column_int64(st, 4);
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+		e->data = malloc(n ? (size_t)n : 1);
+		if (!e->data)
+			return -ENOMEM;
+		if (n)
+			memcpy(e->data, p, (size_t)n);
+		e->len = (size_t)n;
+	}
+	return 0;
+}
+
+int store_journal_get(struct store *s, uint64_t index, struct store_journal_entry *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "SELECT idx, time_ns, type, entry, purged_ns FROM journal WHERE idx = ?1",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)index);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = row_to_entry(st, ret);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+void store_journal_entry_release(struct store_journal_entry *e)
+{
+	free(e->data);
+	e->data = NULL;
+}
+
+int store_journal_each(struct store *s, uint64_t from, uint64_t to,
+		       int (*fn)(void *ud, const struct store_journal_entry *e), void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "SELECT idx, time_ns, type, entry, purged_ns FROM journal"
+			   " WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)from);
+	sqlite3_bind_int64(st, 2, to > INT64_MAX ? INT64_MAX : (int64_t)to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_journal_entry e;
+
+		r = row_to_entry(st, &e);
+		if (r == 0)
+			r = fn(ud, &e);
+		store_journal_entry_release(&e);
+		if (r < 0)
+			break;
+	}
+	if (r >= 0 && rc != SQLITE_DONE)
+		r = sql_err(rc);
+	sqlite3_finalize(st);
+	return r < 0 ? r : 0;
+}
+
+int store_journal_purge(struct store *s, uint64_t from, uint64_t to, int64_t now_ns)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = tx_begin(s);
+	if (r == 0)
+		r = prepare(s->db, "UPDATE journal SET entry = NULL, purged_ns = ?3"
+				   " WHERE idx >= ?1 AND idx < ?2 AND entry IS NOT NULL",
+			    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)from);
+	sqlite3_bind_int64(st, 2, (int64_t)to);
+	sqlite3_bind_int64(st, 3, now_ns);
+	r = step_done(st);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_journal_hash_put(struct store *s, unsigned level, uint64_t index, const uint8_t h[32])
+{
+	int r;
+
+	if (!s->j_hash_put) {
+		r = prepare(s->db, "INSERT INTO journal_hashes(level, idx, hash) VALUES (?1, ?2, ?3)",
+			    &s->j_hash_put);
+		if (r < 0)
+			return r;
+	}
+	r = tx_begin(s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int(s->j_hash_put, 1, (int)level);
+	sqlite3_bind_int64(s->j_hash_put, 2, (int64_t)index);
+	sqlite3_bind_blob(s->j_hash_put, 3, h, 32, SQLITE_STATIC);
+	return step_done(s->j_hash_put);
+}
+
+int store_journal_hash_get(struct store *s, unsigned level, uint64_t index, uint8_t out[32])
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if (!s->j_hash_get) {
+		r = prepare(s->db, "SELECT hash FROM journal_hashes WHERE level = ?1 AND idx = ?2",
+			    &s->j_hash_get);
+		if (r < 0)
+			return r;
+	}
+	st = s->j_hash_get;
+	sqlite3_bind_int(st, 1, (int)level);
+	sqlite3_bind_int64(st, 2, (int64_t)index);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+		memcpy(out, sqlite3_column_blob(st, 0), 32);
+		r = 0;
+	} else {
+		r = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int store_journal_hash_range(struct store *s, unsigned level, uint64_t index, size_t count,
+			     uint8_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	size_t got = 0;
+	int rc, r;
+
+	r = prepare(s->db, "SELECT idx, hash FROM journal_hashes WHERE level = ?1 AND idx >= ?2"
+			   " AND idx < ?3 ORDER BY idx",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int(st, 1, (int)level);
+	sqlite3_bind_int64(st, 2, (int64_t)index);
+	sqlite3_bind_int64(st, 3, (int64_t)(index + count));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((uint64_t)sqlite3_column_int64(st, 0) != index + got ||
+		    sqlite3_column_bytes(st, 1) != 32)
+			break;
+		memcpy(out + 32 * got++, sqlite3_column_blob(st, 1), 32);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_err(rc);
+	return got == count ? 0 : -ENOENT;
+}
+
+int store_checkpoint_add(struct store *s, uint64_t size, int64_t time_ns, const char *note)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = tx_begin(s);
+	if (r == 0)
+		r = prepare(s->db, "INSERT INTO checkpoints(size, time_ns, note) VALUES (?1, ?2, ?3)",
+			    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)size);
+	sqlite3_bind_int64(st, 2, time_ns);
+	sqlite3_bind_text(st, 3, note, -1, SQLITE_STATIC);
+	r = step_done(st);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int row_to_checkpoint(sqlite3_stmt *st, struct store_checkpoint *c)
+{
+	c->id = sqlite3_column_int64(st, 0);
+	c->size = (uint64_t)sqlite3_column_int64(st, 1);
+	c->time_ns = sqlite3_column_int64(st, 2);
+	c->note = strdup((const char *)sqlite3_column_text(st, 3));
+	return c->note ? 0 : -ENOMEM;
+}
+
+int store_checkpoint_latest(struct store *s, struct store_checkpoint *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "SELECT id, size, time_ns, note FROM checkpoints ORDER BY id DESC LIMIT 1",
+		    &st);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = row_to_checkpoint(st, ret) < 0 ? -ENOMEM : 1;
+	else
+		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_checkpoint_each(struct store *s, int (*fn)(void *ud, const struct store_checkpoint *c),
+			  void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db, "SELECT id, size, time_ns, note FROM checkpoints ORDER BY id", &st);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_checkpoint c;
+
+		r = row_to_checkpoint(st, &c);
+		if (r == 0)
+			r = fn(ud, &c);
+		store_checkpoint_release(&c);
+		if (r < 0)
+			break;
+	}
+	if (r >= 0 && rc != SQLITE_DONE)
+		r = sql_err(rc);
+	sqlite3_finalize(st);
+	return r < 0 ? r : 0;
+}
+
+void store_checkpoint_release(struct store_checkpoint *c)
+{
+	free(c->note);
+	c->note = NULL;
 }

@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "base/object.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_DB_NAME "vigil.db"
 
 struct store;
@@ -95,5 +95,55 @@ int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *
 		     int64_t detected_ns, const char *event_json);
 /* Records the run's end and commits its changes. */
 int store_run_finish(struct store *s, int64_t run_id, const struct store_run *run);
+
+/* ---- explicit transactions (for callers that must commit before they report) ---- */
+
+int store_tx_begin(struct store *s);
+int store_tx_commit(struct store *s);
+void store_tx_rollback(struct store *s);
+
+/* ---- the journal (journal/ owns its meaning; the store keeps its rows) ---- */
+
+struct store_journal_entry {
+	uint64_t index;
+	int64_t time_ns;
+	char type[64];
+	uint8_t *data;		/* the canonical JSON bytes, malloc'ed; NULL when purged */
+	size_t len;
+	int64_t purged_ns;	/* 0 unless the body was purged */
+};
+
+int store_journal_size(struct store *s, uint64_t *ret);
+/* Adds entry index (which must be the current size) inside the open transaction. */
+int store_journal_append(struct store *s, uint64_t index, int64_t time_ns, const char *type,
+			 const void *data, size_t len);
+int store_journal_get(struct store *s, uint64_t index, struct store_journal_entry *ret);
+void store_journal_entry_release(struct store_journal_entry *e);
+/* Calls fn for entries [from, to) in order; stops at the first negative return. */
+int store_journal_each(struct store *s, uint64_t from, uint64_t to,
+		       int (*fn)(void *ud, const struct store_journal_entry *e), void *ud);
+/* Removes the bodies of entries [from, to), keeping their hashes. */
+int store_journal_purge(struct store *s, uint64_t from, uint64_t to, int64_t now_ns);
+
+int store_journal_hash_put(struct store *s, unsigned level, uint64_t index, const uint8_t h[32]);
+/* Reads count consecutive stored hashes of level from index into out (32 bytes each). */
+int store_journal_hash_range(struct store *s, unsigned level, uint64_t index, size_t count,
+			     uint8_t *out);
+/* 0, or -ENOENT when that hash is not stored. */
+int store_journal_hash_get(struct store *s, unsigned level, uint64_t index, uint8_t out[32]);
+
+struct store_checkpoint {
+	int64_t id;
+	uint64_t size;
+	int64_t time_ns;
+	char *note;		/* malloc'ed signed note */
+};
+int store_checkpoint_add(struct store *s, uint64_t size, int64_t time_ns, const char *note);
+/* The latest checkpoint: 1 found, 0 none, or a negative errno. */
+int store_checkpoint_latest(struct store *s, struct store_checkpoint *ret);
+/* Calls fn for each checkpoint in issue order. */
+int store_checkpoint_each(struct store *s, int (*fn)(void *ud, const struct store_checkpoint *c),
+			  void *ud);
+void store_checkpoint_release(struct store_checkpoint *c);
 
 #endif

@@ -198,7 +198,7 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(store_open(dir, 0, &s, &err), -EPROTO);
 	assert_non_null(strstr(err.msg, "newer than this vigil"));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 }
 
