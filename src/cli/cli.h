@@ -38,7 +38,7 @@ struct cli {
 	bool json;
 	int verbosity;			/* -1 quiet, 0 normal, 1+ verbose */
 	/* command options */
-	bool full, quick, force, follow;
+	bool full, quick, force, follow, dry_run;
 	long lines;			/* journal tail -n */
 	const char *from_export, *key_file;
 	const char *from, *to;		/* RFC 3339 */

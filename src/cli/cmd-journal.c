@@ -397,6 +397,28 @@ static int cmd_export(struct cli *c, const char *dir)
 	return EXIT_OK;
 }
 
+static int cmd_purge(struct cli *c)
+{
+	struct journal_purge_result res;
+	char cut[RFC3339_MAX];
+	int r = journal_purge(c->journal, c->settings.retention_days, c->dry_run, &res);
+
+	if (r == 0)
+		r = store_tx_commit(c->store);
+	if (r < 0)
+		return log_error(EXIT_STORE, "purge failed: %s", strerror(-r));
+	time_format_rfc3339(res.cutoff_ns, cut, sizeof(cut));
+	if (c->verbosity >= 0 && res.to == res.from)
+		printf("nothing to purge: no checkpointed entry is older than %s (retention %u days)\n",
+		       cut, res.retention_days);
+	else if (c->verbosity >= 0)
+		printf("%s the bodies of entries %" PRIu64 " to %" PRIu64
+		       ", older than %s (retention %u days); their hashes are kept\n",
+		       c->dry_run ? "would purge" : "purged", res.from, res.to - 1, cut,
+		       res.retention_days);
+	return EXIT_OK;
+}
+
 int cmd_journal(struct cli *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
@@ -413,7 +435,8 @@ int cmd_journal(struct cli *c, int argc, char **argv)
 	if (strcmp(sub, "verify") == 0)
 		return cmd_verify(c);
 	if (strcmp(sub, "tail") && strcmp(sub, "checkpoint") && strcmp(sub, "key") &&
-	    strcmp(sub, "prove") && strcmp(sub, "consistency") && strcmp(sub, "export"))
+	    strcmp(sub, "prove") && strcmp(sub, "consistency") && strcmp(sub, "export") &&
+	    strcmp(sub, "purge"))
 		return log_error(EXIT_USAGE, "unknown journal subcommand '%s'", sub);
 	status = open_all(c);
 	if (status != EXIT_OK)
@@ -428,5 +451,7 @@ int cmd_journal(struct cli *c, int argc, char **argv)
 		return cmd_prove(c);
 	if (strcmp(sub, "consistency") == 0)
 		return cmd_consistency(c);
+	if (strcmp(sub, "purge") == 0)
+		return cmd_purge(c);
 	return cmd_export(c, argv[2]);
 }

@@ -28,6 +28,7 @@ static const char usage_text[] =
 	"  journal prove --index N [--size S]  inclusion proof\n"
 	"  journal consistency --old S1 [--new S2]\n"
 	"  journal export [--from T] [--to T] DIR\n"
+	"  journal purge [--dry-run]           remove bodies past retention\n"
 	"  help                show this help\n"
 	"\n"
 	"Options:\n"
@@ -49,7 +50,7 @@ static const char usage_text[] =
 enum {
 	OPT_CONFIG = 256, OPT_RULES, OPT_STATE, OPT_JSON, OPT_VERSION, OPT_FULL, OPT_QUICK,
 	OPT_FORCE, OPT_FOLLOW, OPT_FROM_EXPORT, OPT_KEY, OPT_INDEX, OPT_SIZE, OPT_OLD, OPT_NEW,
-	OPT_FROM, OPT_TO,
+	OPT_FROM, OPT_TO, OPT_DRY_RUN,
 };
 
 static const struct option options[] = {
@@ -73,6 +74,7 @@ static const struct option options[] = {
 	{ "new", required_argument, NULL, OPT_NEW },
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "to", required_argument, NULL, OPT_TO },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ 0 },
 };
 
@@ -146,6 +148,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FOLLOW:
 			c.follow = true;
+			break;
+		case OPT_DRY_RUN:
+			c.dry_run = true;
 			break;
 		case OPT_FROM_EXPORT:
 			c.from_export = optarg;

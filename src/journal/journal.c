@@ -297,6 +297,105 @@ int journal_checkpoint_if_due(struct journal *j, int64_t interval_ns, bool *ret_
 	return due ? journal_checkpoint(j, NULL) : 0;
 }
 
+struct first_kept {
+	int64_t cutoff;
+	uint64_t end;	/* first entry that must be kept */
+	bool found;
+};
+
+static int find_kept(void *ud, const struct store_journal_entry *e)
+{
+	struct first_kept *f = ud;
+
+	if (e->time_ns >= f->cutoff) {
+		f->end = e->index;
+		f->found = true;
+		return -ECANCELED; /* stop */
+	}
+	return 0;
+}
+
+static int find_purged(void *ud, const struct store_journal_entry *e)
+{
+	uint64_t *first = ud;
+
+	if (e->data) {
+		*first = e->index;
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+int journal_purge(struct journal *j, unsigned retention_days, bool dry_run,
+		  struct journal_purge_result *res)
+{
+	struct store_checkpoint c = { 0 };
+	struct first_kept f;
+	char *max_s = NULL, buf[512], root_b64[64];
+	unsigned max_days = retention_days;
+	uint64_t from = 0, covered;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	/* the largest retention ever applied wins */
+	if (store_meta_get(j->store, "journal.retention_days_max", &max_s) == 0) {
+		unsigned long v = strtoul(max_s, NULL, 10);
+
+		if (v > max_days)
+			max_days = (unsigned)v;
+		free(max_s);
+	}
+	res->retention_days = max_days;
+	res->cutoff_ns = clock_now_ns() - (int64_t)max_days * 86400 * 1000000000;
+	r = store_checkpoint_latest(j->store, &c);
+	if (r < 0)
+		return r;
+	covered = r == 1 ? c.size : 0;
+	store_checkpoint_release(&c);
+	f = (struct first_kept){ .cutoff = res->cutoff_ns, .end = covered };
+	r = store_journal_each(j->store, 0, covered, find_kept, &f);
+	if (r < 0 && r != -ECANCELED)
+		return r;
+	r = store_journal_each(j->store, 0, f.end, find_purged, &from);
+	if (r == 0)
+		from = f.end; /* everything before end is already purged */
+	else if (r != -ECANCELED)
+		return r;
+	res->from = from;
+	res->to = f.end > from ? f.end : from;
+	if (!dry_run) {
+		snprintf(buf, sizeof(buf), "%u", max_days);
+		r = store_meta_set(j->store, "journal.retention_days_max", buf);
+		if (r < 0)
+			return r;
+	}
+	if (dry_run || res->to == res->from)
+		return 0;
+	{
+		merkle_hash root;
+		struct buf b64;
+		char cut[RFC3339_MAX];
+
+		r = journal_root(j, res->to, root);
+		if (r < 0)
+			return r;
+		buf_init(&b64, 0);
+		base64_encode(&b64, root, MERKLE_HASH);
+		snprintf(root_b64, sizeof(root_b64), "%s", buf_str(&b64));
+		buf_release(&b64);
+		time_format_rfc3339(res->cutoff_ns, cut, sizeof(cut));
+		r = store_journal_purge(j->store, res->from, res->to, clock_now_ns());
+		if (r < 0)
+			return r;
+		snprintf(buf, sizeof(buf),
+			 "{\"purge\":{\"from\":%llu,\"to\":%llu,\"cutoff\":\"%s\","
+			 "\"retention_days\":%u,\"root_at_to\":\"%s\"}}",
+			 (unsigned long long)res->from, (unsigned long long)res->to, cut, max_days,
+			 root_b64);
+		return journal_append(j, "journal.purged", buf, NULL);
+	}
+}
+
 int checkpoint_parse(const char *text, size_t n, char *origin, size_t origin_size,
 		     uint64_t *ret_size, merkle_hash ret_root)
 {

@@ -67,6 +67,23 @@ int journal_prove_inclusion(struct journal *j, uint64_t index, uint64_t n, merkl
 int journal_prove_consistency(struct journal *j, uint64_t m, uint64_t n, merkle_hash *proof,
 			      size_t *ret_len);
 
+struct journal_purge_result {
+	uint64_t from, to;	/* bodies of entries [from, to) were purged */
+	int64_t cutoff_ns;	/* entries older than this were eligible */
+	unsigned retention_days;	/* the retention applied */
+};
+
+/*
+ * Retention (LOG-04/05): purges the bodies of entries older than retention_days, and
+ * only those already covered by a checkpoint.  Their leaf hashes stay, so the tree and
+ * every checkpoint still verify.  The retention applied is the largest ever used on
+ * this store: lowering the setting never shortens it.  With dry_run nothing changes;
+ * otherwise a "journal.purged" entry records the range, the cutoff and the tree head
+ * at the end of the range.  Entries purged: res->to - res->from (0: nothing was due).
+ */
+int journal_purge(struct journal *j, unsigned retention_days, bool dry_run,
+		  struct journal_purge_result *res);
+
 /* The actor of entries appended by this process: a person through the CLI. */
 void journal_set_actor_from_process(struct journal *j);
 
