@@ -3,7 +3,7 @@
 # warm page cache.  See bench/README.md for what is measured and why.
 #
 # Usage: sudo bench/run.sh [--vigil PATH] [--work DIR] [--scale N]
-#                          [--corpora LIST] [--repeat N]
+#                          [--corpora LIST] [--repeat N] [--wait-idle S]
 #                          [--skip-build-corpus] [--skip-aide] [--skip-vigil]
 set -euo pipefail
 
@@ -18,6 +18,7 @@ REPEAT=2
 SKIP_BUILD=0
 SKIP_AIDE=0
 SKIP_VIGIL=0
+WAIT_IDLE=0
 NPROC=$(nproc)
 SMALL_FILES_PER_SCALE=200000
 SMALL_FILES_PER_DIR=1000
@@ -39,6 +40,8 @@ Usage: sudo bench/run.sh [options]
                         usr,small-1x or small-1x,small-4x
   --repeat N            runs for the fast measurements (vigil quick check,
                         find walk); best wall time is kept (default 2)
+  --wait-idle SECONDS    before each timed run wait up to SECONDS for the
+                        machine to be idle (< 10% CPU busy); default 0
   --skip-build-corpus   never build corpora; fail if one is missing
   --skip-aide           do not run AIDE
   --skip-vigil          do not run vigil
@@ -66,6 +69,8 @@ while (($#)); do
         --corpora=*) CORPORA=${1#*=}; shift ;;
         --repeat) REPEAT=${2:?--repeat needs a number}; shift 2 ;;
         --repeat=*) REPEAT=${1#*=}; shift ;;
+        --wait-idle) WAIT_IDLE=${2:?--wait-idle needs seconds}; shift 2 ;;
+        --wait-idle=*) WAIT_IDLE=${1#*=}; shift ;;
         --skip-build-corpus) SKIP_BUILD=1; shift ;;
         --skip-aide) SKIP_AIDE=1; shift ;;
         --skip-vigil) SKIP_VIGIL=1; shift ;;
@@ -75,6 +80,7 @@ while (($#)); do
 done
 
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "--repeat must be a positive integer"
+[[ $WAIT_IDLE =~ ^[0-9]+$ ]] || die "--wait-idle must be a number of seconds"
 if [[ -n $SCALE ]]; then
     [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "--scale must be a positive integer"
 fi
@@ -283,12 +289,40 @@ warm_cache() {
 # --------------------------------------------------------------------------
 LOGDIR=$LOGROOT
 T_WALL=0 T_CPU=0 T_RSS=0 T_RC=0
+
+# Other work on the machine skews the numbers.  cpu_busy prints the busy CPU
+# seconds of the whole machine since boot; run_timed subtracts the measured
+# command's own CPU time to get the CPU used by everything else meanwhile.
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_busy() {
+    awk -v hz="$CLK_TCK" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
+}
+FOREIGN_MAX=0   # highest share (percent of all cores) used by other work
+# wait_idle: with --wait-idle S, wait up to S seconds for a 2-second window
+# in which the machine is less than 10% busy.
+wait_idle() {
+    ((WAIT_IDLE > 0)) || return 0
+    local deadline=$((SECONDS + WAIT_IDLE)) a b
+    while :; do
+        a=$(cpu_busy); sleep 2; b=$(cpu_busy)
+        awk -v a="$a" -v b="$b" -v n="$NPROC" 'BEGIN { exit !((b - a) / (2 * n) < 0.10) }' && return 0
+        if ((SECONDS >= deadline)); then
+            say "machine still busy after waiting ${WAIT_IDLE}s; measuring anyway"
+            return 0
+        fi
+        sleep 3
+    done
+}
+
 run_timed() {
     local tag=$1; shift
     local tf="$LOGDIR/$tag.time" rc=0 line w u s m
     printf '%q ' "$@" >"$LOGDIR/$tag.cmd"; echo >>"$LOGDIR/$tag.cmd"
-    load_mark "$tag"
+    wait_idle
+    local b0 b1 pct
+    b0=$(cpu_busy)
     /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" >"$LOGDIR/$tag.out" 2>"$LOGDIR/$tag.err" || rc=$?
+    b1=$(cpu_busy)
     line=$(tail -n 1 "$tf" 2>/dev/null || true)
     read -r w u s m <<<"$line" || true
     [[ $w =~ ^[0-9.]+$ ]] || { w=0 u=0 s=0 m=0; ((rc)) || rc=127; }
@@ -296,6 +330,11 @@ run_timed() {
     T_CPU=$(awk -v a="$u" -v b="$s" 'BEGIN { printf "%.2f", a + b }')
     T_RSS=$m
     T_RC=$rc
+    pct=$(awk -v a="$b0" -v b="$b1" -v c="$T_CPU" -v w="$T_WALL" -v n="$NPROC" \
+        'BEGIN { f = (b - a) - c; if (f < 0 || w <= 0) f = 0; printf "%.0f", 100 * f / (w * n) }')
+    printf '%s wall=%s cpu=%s rss_kib=%s rc=%s other_work=%s%%\n' "$tag" "$T_WALL" "$T_CPU" "$T_RSS" "$T_RC" "$pct" \
+        >>"$LOGDIR/timings.log"
+    ((pct <= FOREIGN_MAX)) || FOREIGN_MAX=$pct
 }
 
 # best_of N TAG CMD...: repeat, keep the run with the lowest wall time.
@@ -563,10 +602,9 @@ bench_corpus() {
     root=$(corpus_path "$name")
     LOGDIR="$LOGROOT/$name"
     mkdir -p "$LOGDIR"
-    LOAD_MAX=0
+    FOREIGN_MAX=0
     say "===== corpus $name ($root) ====="
     restore "$name" || die "corpus $name could not be restored; rebuild it"
-    NOTE["$name|load"]="$(cut -d' ' -f1-3 /proc/loadavg)"
     stats=$(corpus_stats "$root")
     NOTE["$name|stats"]=$stats
     warm_cache "$root"
@@ -632,7 +670,7 @@ bench_corpus() {
         fi
     fi
 
-    ((aide_ok || vigil_ok)) || { NOTE["$name|loadmax"]=$LOAD_MAX; return 0; }
+    ((aide_ok || vigil_ok)) || { NOTE["$name|other"]=$FOREIGN_MAX; return 0; }
 
     # Mutation, checks against the pre-mutation baselines, restore.
     say "$name: applying mutation ($N_MOD modified, $N_ADD added, $N_REM removed)"
@@ -680,18 +718,10 @@ bench_corpus() {
         done
     fi
     restore "$name" || NOTE["$name|restore"]="RESTORE MISMATCH: see $WORK/mutation/$name"
-    NOTE["$name|loadmax"]=$LOAD_MAX
+    NOTE["$name|other"]=$FOREIGN_MAX
 }
 
-# Record the 1-minute load average when a timed run starts; anything else
-# running on the machine skews the numbers.
-LOAD_MAX=0
-load_mark() {
-    local l
-    l=$(cut -d' ' -f1 /proc/loadavg)
-    printf '%s %s\n' "$l" "$1" >>"$LOGDIR/loadavg.log"
-    LOAD_MAX=$(awk -v a="$l" -v b="$LOAD_MAX" 'BEGIN { print (a > b) ? a : b }')
-}
+
 
 # --------------------------------------------------------------------------
 # Report
@@ -763,10 +793,10 @@ report() {
             nd=${NOTE["$c|dirs"]:-?}
             echo "## Corpus \`$c\`"
             echo
-            echo "1-minute load average when the corpus started: ${NOTE["$c|load"]:-?} (highest at the start of any timed run: ${NOTE["$c|loadmax"]:-?})."
-            if awk -v l="${NOTE["$c|loadmax"]:-0}" -v n="$NPROC" 'BEGIN { exit !(l > n / 2) }'; then
+            echo "Other processes used at most ${NOTE["$c|other"]:-?}% of the machine's CPU during any timed run on this corpus (per-run figures in timings.log)."
+            if ((${NOTE["$c|other"]:-0} > 10)); then
                 echo
-                echo "**WARNING: the machine was busy with other work during this corpus (load average up to ${NOTE["$c|loadmax"]} on $NPROC cores); treat these numbers as noisy and rerun on an idle machine.**"
+                echo "**WARNING: other work was running during these measurements; treat the numbers as noisy and rerun on an idle machine (or with --wait-idle).**"
             fi
             echo
             echo "$n entries: $f regular files ($(awk -v b="$b" 'BEGIN { printf "%.2f GB", b / 1e9 }')), $d directories, $l symlinks, $o other."

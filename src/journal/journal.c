@@ -4,7 +4,6 @@
  * leaf hash, on average one node hash, and a few row inserts.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,8 @@
 #include <unistd.h>
 
 #include "base/base64.h"
+#include "base/json-canon.h"
+#include "base/json.h"
 #include "base/timeutil.h"
 #include "crypto/hash.h"
 #include "journal/journal.h"
@@ -23,7 +24,8 @@ struct journal {
 	struct signer *signer;
 	char origin[NOTE_NAME_MAX];
 	struct merkle_builder b;
-	json_t *actor;	/* NULL: the system acted */
+	char *actor;	/* a JSON object, or NULL: the system acted */
+	struct buf text, canon;	/* reused for every append */
 };
 
 static int load_edge(struct journal *j)
@@ -71,6 +73,8 @@ int journal_open(struct store *s, const struct journal_config *cfg, struct journ
 	if (!j)
 		return -ENOMEM;
 	j->store = s;
+	buf_init(&j->text, 64u * 1024 * 1024);
+	buf_init(&j->canon, 64u * 1024 * 1024);
 	snprintf(j->origin, sizeof(j->origin), "%s", cfg->origin);
 	r = signer_load(cfg->key_path, cfg->origin, &j->signer, err);
 	if (r == 0) {
@@ -92,7 +96,9 @@ struct journal *journal_close(struct journal *j)
 	if (!j)
 		return NULL;
 	signer_free(j->signer);
-	json_decref(j->actor);
+	free(j->actor);
+	buf_release(&j->text);
+	buf_release(&j->canon);
 	free(j);
 	return NULL;
 }
@@ -107,37 +113,59 @@ uint64_t journal_size(const struct journal *j)
 	return j->b.size;
 }
 
+static const char *user_name(uid_t uid, char *buf, size_t size)
+{
+	struct passwd pw, *res = NULL;
+
+	if (getpwuid_r(uid, &pw, buf, size, &res) == 0 && res)
+		return res->pw_name;
+	return NULL;
+}
+
 void journal_set_actor_from_process(struct journal *j)
 {
-	char buf[64] = "";
+	char line[64] = "", pwbuf[4096];
 	uid_t uid = getuid();
 	FILE *f = fopen("/proc/self/loginuid", "re");
-	json_t *a = json_object();
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096];
+	struct buf a;
+	struct json_writer w;
+	const char *name;
 
-	if (!a)
-		return;
-	json_object_set_new(a, "uid", json_integer(uid));
-	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
-		json_object_set_new(a, "user", json_string(res->pw_name));
+	buf_init(&a, 8192);
+	jw_init(&w, &a);
+	jw_obj_open(&w);
+	jw_key(&w, "uid");
+	jw_u64(&w, uid);
+	name = user_name(uid, pwbuf, sizeof(pwbuf));
+	if (name) {
+		jw_key(&w, "user");
+		jw_str_bytes(&w, name, strlen(name));
+	}
 	if (f) {
-		if (fgets(buf, sizeof(buf), f)) {
-			unsigned long long v = strtoull(buf, NULL, 10);
+		if (fgets(line, sizeof(line), f)) {
+			unsigned long long v = strtoull(line, NULL, 10);
 
 			/* (uid_t)-1: no login session (a service, not a person) */
 			if (v != 4294967295ull) {
-				json_object_set_new(a, "login_uid", json_integer((json_int_t)v));
-				res = NULL;
-				if (getpwuid_r((uid_t)v, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
-					json_object_set_new(a, "login_user", json_string(res->pw_name));
+				jw_key(&w, "login_uid");
+				jw_u64(&w, v);
+				name = user_name((uid_t)v, pwbuf, sizeof(pwbuf));
+				if (name) {
+					jw_key(&w, "login_user");
+					jw_str_bytes(&w, name, strlen(name));
+				}
 			}
 		}
 		fclose(f);
 	}
-	json_object_set_new(a, "pid", json_integer(getpid()));
-	json_decref(j->actor);
-	j->actor = a;
+	jw_key(&w, "pid");
+	jw_u64(&w, (uint64_t)getpid());
+	jw_obj_close(&w);
+	free(j->actor);
+	j->actor = NULL;
+	if (w.err == 0)
+		buf_detach(&a, &j->actor, NULL);
+	buf_release(&a);
 }
 
 static int put_hash(void *ud, unsigned level, uint64_t index, const merkle_hash h)
@@ -145,66 +173,85 @@ static int put_hash(void *ud, unsigned level, uint64_t index, const merkle_hash 
 	return store_journal_hash_put(ud, level, index, h);
 }
 
-static char *canonical(json_t *o)
+/*
+ * The entry: fields plus index, time, type and actor, in canonical form, into j->canon.
+ * summary: replace fields by the note that the full entry was too large.
+ */
+static int compose(struct journal *j, const char *type, const char *fields, uint64_t index,
+		   const char *when, bool summary, const char *full_hex, size_t full_len)
 {
-	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t n = strlen(fields);
+	int r;
+
+	while (n && (fields[n - 1] == ' ' || fields[n - 1] == '\n'))
+		n--;
+	while (n && (*fields == ' ' || *fields == '\n')) {
+		fields++;
+		n--;
+	}
+	if (n < 2 || fields[0] != '{' || fields[n - 1] != '}')
+		return -EINVAL;
+	buf_reset(&j->text);
+	buf_reset(&j->canon);
+	if (summary) {
+		r = buf_printf(&j->text, "{\"truncated\":true,\"full_sha256\":\"%s\","
+					 "\"full_length\":%zu,",
+			       full_hex, full_len);
+	} else {
+		bool empty = true;
+
+		for (size_t i = 1; i + 1 < n; i++)
+			if (fields[i] != ' ' && fields[i] != '\n' && fields[i] != '\t')
+				empty = false;
+		r = buf_append(&j->text, fields, n - 1);
+		if (r == 0 && !empty)
+			r = buf_putc(&j->text, ',');
+	}
+	if (r == 0)
+		r = buf_printf(&j->text, "\"index\":%llu,\"time\":\"%s\",\"type\":",
+			       (unsigned long long)index, when);
+	if (r == 0) {
+		struct json_writer w;
+
+		jw_init(&w, &j->text);
+		jw_str_bytes(&w, type, strlen(type));
+		r = w.err;
+	}
+	if (r == 0 && j->actor)
+		r = buf_printf(&j->text, ",\"actor\":%s", j->actor);
+	if (r == 0)
+		r = buf_putc(&j->text, '}');
+	if (r == 0)
+		r = json_canonicalize(j->text.data, j->text.len, &j->canon);
+	return r;
 }
 
 int journal_append(struct journal *j, const char *type, const char *fields_json,
 		   uint64_t *ret_index)
 {
-	json_error_t jerr;
-	json_t *o = json_loads(fields_json ? fields_json : "{}", JSON_REJECT_DUPLICATES, &jerr);
 	char t[RFC3339_MAX];
 	int64_t now = clock_now_ns();
 	uint64_t index = j->b.size;
 	merkle_hash leaf;
-	char *text = NULL;
 	int r;
 
-	if (!o || !json_is_object(o)) {
-		json_decref(o);
-		return -EINVAL;
-	}
 	r = time_format_rfc3339(now, t, sizeof(t));
-	if (r < 0)
-		goto out;
-	json_object_set_new(o, "index", json_integer((json_int_t)index));
-	json_object_set_new(o, "time", json_string(t));
-	json_object_set_new(o, "type", json_string(type));
-	if (j->actor)
-		json_object_set(o, "actor", j->actor);
-	text = canonical(o);
-	if (!text) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (strlen(text) > JOURNAL_ENTRY_MAX) {
+	if (r == 0)
+		r = compose(j, type, fields_json ? fields_json : "{}", index, t, false, NULL, 0);
+	if (r == 0 && j->canon.len > JOURNAL_ENTRY_MAX) {
 		/* too large for an entry bundle: keep a summary naming the full entry */
 		uint8_t h[SHA256_LEN];
 		char hex[2 * SHA256_LEN + 1];
-		json_t *s = json_object();
+		size_t full = j->canon.len;
 
-		sha256_buf(text, strlen(text), h);
+		sha256_buf(j->canon.data, j->canon.len, h);
 		hex_encode(h, sizeof(h), hex);
-		json_object_set_new(s, "index", json_integer((json_int_t)index));
-		json_object_set_new(s, "time", json_string(t));
-		json_object_set_new(s, "type", json_string(type));
-		json_object_set_new(s, "truncated", json_true());
-		json_object_set_new(s, "full_sha256", json_string(hex));
-		json_object_set_new(s, "full_length", json_integer((json_int_t)strlen(text)));
-		if (j->actor)
-			json_object_set(s, "actor", j->actor);
-		free(text);
-		text = canonical(s);
-		json_decref(s);
-		if (!text) {
-			r = -ENOMEM;
-			goto out;
-		}
+		r = compose(j, type, "{}", index, t, true, hex, full);
 	}
-	merkle_leaf_hash(text, strlen(text), leaf);
-	r = store_journal_append(j->store, index, now, type, text, strlen(text));
+	if (r < 0)
+		return r;
+	merkle_leaf_hash(j->canon.data, j->canon.len, leaf);
+	r = store_journal_append(j->store, index, now, type, j->canon.data, j->canon.len);
 	if (r == 0) {
 		struct merkle_builder saved = j->b;
 
@@ -214,9 +261,6 @@ int journal_append(struct journal *j, const char *type, const char *fields_json,
 	}
 	if (r == 0 && ret_index)
 		*ret_index = index;
-out:
-	free(text);
-	json_decref(o);
 	return r;
 }
 

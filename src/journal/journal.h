@@ -2,8 +2,8 @@
  * The journal: an append-only, tamper-evident record of everything Vigil sees and
  * decides (requirements LOG-01..07), kept as an RFC 6962 transparency log.
  *
- * Each entry is one canonical JSON object (keys sorted, no insignificant white space,
- * UTF-8) with at least "index", "time", "type" and, when a person acted, "actor".  Its
+ * Each entry is one canonical JSON object (base/json-canon.h: keys sorted, no
+ * insignificant white space, UTF-8) with at least "index", "time", "type" and, when a person acted, "actor".  Its
  * leaf hash and the stored hashes of every completed subtree are kept beside it in the
  * store.  Checkpoints are C2SP tlog-checkpoint signed notes (Ed25519); their origin line
  * names the host and the log.  Entry types and their fields are listed in

@@ -87,3 +87,54 @@ events = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 exec(sys.argv[3])
 ' "$T/out" "$T" "$1" || { cat "$T/out"; fail "JSON check failed"; }
 }
+
+# v_in STATE ARGS...: like v, with the state directory STATE instead of $T/state.
+v_in() {
+	local state=$1
+	shift
+	rc=0
+	"$VIGIL" --config "$T/vigil.conf" --rules "$T/rules.d" --state-dir "$state" "$@" \
+		> "$T/out" 2> "$T/err" || rc=$?
+	return 0
+}
+
+# sql DB STATEMENTS: runs SQL statements (separated by ';') on the SQLite database DB.
+sql() {
+	py -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript(sys.argv[2])
+db.commit()
+' "$1" "$2" || fail "SQL failed: $2"
+}
+
+# sql_value DB QUERY: prints the first column of each row the query returns.
+sql_value() {
+	py -c '
+import sqlite3, sys
+for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]):
+    print(row[0])
+' "$1" "$2" || fail "SQL failed: $2"
+}
+
+# out_json EXPR: prints the Python expression EXPR over `o`, the one JSON value that
+# the last run printed on stdout.
+out_json() {
+	py -c '
+import json, sys
+o = json.load(open(sys.argv[1], encoding="utf-8"))
+print(eval(sys.argv[2]))
+' "$T/out" "$1" || { cat "$T/out"; fail "stdout is not one JSON value"; }
+}
+
+# flip_byte FILE OFFSET: inverts the lowest bit of the byte at OFFSET (negative: from
+# the end) in FILE.
+flip_byte() {
+	py -c '
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, "rb").read())
+b[off] ^= 1
+open(p, "wb").write(bytes(b))
+' "$1" "$2" || fail "cannot flip byte $2 of $1"
+}

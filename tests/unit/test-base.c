@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/escape.h"
 #include "base/json.h"
+#include "base/json-canon.h"
 #include "base/object.h"
 #include "base/parse.h"
 #include "base/timeutil.h"
@@ -134,6 +135,53 @@ static void test_json_writer(void **state)
 	assert_string_equal(buf_str(&b), "{\"s\":\"q\\\"\\\\\\n\",\"p\":\"a\\\\x0ab\\\\xff\","
 					 "\"a\":[1,-2,true,null,{}],\"e\":[]}");
 	buf_release(&b);
+}
+
+static void canon_is(const char *in, const char *want)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, 0);
+	r = json_canonicalize(in, strlen(in), &b);
+	if (!want) {
+		assert_true(r < 0);
+		assert_int_equal(b.len, 0);
+	} else {
+		assert_int_equal(r, 0);
+		assert_string_equal(buf_str(&b), want);
+	}
+	buf_release(&b);
+}
+
+static void test_json_canonical(void **state)
+{
+	canon_is(" { \"b\" : 1 , \"a\" : [ true, false, null, -0, 12 ] } ",
+		 "{\"a\":[true,false,null,-0,12],\"b\":1}");
+	canon_is("{\"z\":{\"y\":1,\"x\":{}},\"a\":\"\\u0041\\n\\/\\u00e9\\ud83d\\ude00\"}",
+		 "{\"a\":\"A\\n/\xc3\xa9\xf0\x9f\x98\x80\",\"z\":{\"x\":{},\"y\":1}}");
+	canon_is("{\"ab\":1,\"a\":2,\"b\":3}", "{\"a\":2,\"ab\":1,\"b\":3}");
+	canon_is("\"\\u001f\"", "\"\\u001f\"");
+	canon_is("{\"a\":1,\"a\":2}", NULL);	/* duplicate key */
+	canon_is("1.5", NULL);			/* integers only */
+	canon_is("1e3", NULL);
+	canon_is("01", NULL);
+	canon_is("{\"a\":1", NULL);
+	canon_is("[1,]", NULL);
+	canon_is("\"\\ud800\"", NULL);		/* lone surrogate */
+	canon_is("\"a\nb\"", NULL);		/* raw control character */
+	canon_is("{} x", NULL);
+	{
+		char deep[200];
+
+		struct buf b;
+
+		memset(deep, '[', 100);
+		memset(deep + 100, ']', 100);
+		buf_init(&b, 0);
+		assert_int_equal(json_canonicalize(deep, 200, &b), -E2BIG);
+		buf_release(&b);
+	}
 }
 
 static void test_time_format_parse(void **state)
@@ -300,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_escape_roundtrip_random),
 		cmocka_unit_test(test_escape_decode_rejects),
 		cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_canonical),
 		cmocka_unit_test(test_time_format_parse),
 		cmocka_unit_test(test_clock_injectable),
 		cmocka_unit_test(test_parse),

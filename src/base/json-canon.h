@@ -1,0 +1,23 @@
+/*
+ * Canonical JSON (the form journal entries are hashed in): object members sorted by
+ * key (byte order of the unescaped key, which for the ASCII keys Vigil writes is
+ * RFC 8785 order), no insignificant white space, strings escaped minimally ('"', '\',
+ * \b \f \n \r \t, other controls as \u00xx), numbers restricted to integers.
+ *
+ * json_canonicalize() parses text (any valid JSON of that subset: no fractions or
+ * exponents, nesting at most JSON_CANON_DEPTH) and appends its canonical form.
+ * Duplicate keys in one object are an error.
+ */
+#ifndef VIGIL_BASE_JSON_CANON_H
+#define VIGIL_BASE_JSON_CANON_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+
+#define JSON_CANON_DEPTH 64
+
+/* Returns 0, -EINVAL (not valid or not in the subset), -E2BIG, -ENOMEM. */
+int json_canonicalize(const char *text, size_t n, struct buf *out);
+
+#endif
