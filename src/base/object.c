@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "base/escape.h"
@@ -137,6 +139,33 @@ void object_state_from_stat(struct object_state *s, const struct stat *st)
 	s->rdev = (s->type == OBJ_CHARDEV || s->type == OBJ_BLOCKDEV) ? st->st_rdev : 0;
 	s->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 	s->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+void stat_from_statx(struct stat *st, const struct statx *x)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = x->stx_mode;
+	st->st_uid = x->stx_uid;
+	st->st_gid = x->stx_gid;
+	st->st_size = (off_t)x->stx_size;
+	st->st_ino = x->stx_ino;
+	st->st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
+	st->st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
+	st->st_nlink = x->stx_nlink;
+	st->st_blocks = (blkcnt_t)x->stx_blocks;
+	st->st_mtim.tv_sec = x->stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = x->stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
+}
+
+void object_state_from_statx(struct object_state *s, const struct statx *x)
+{
+	struct stat st;
+
+	stat_from_statx(&st, x);
+	object_state_from_stat(s, &st);
+	s->flags = (uint32_t)(x->stx_attributes & x->stx_attributes_mask) & OBJ_STATX_FLAGS;
 }
 
 static bool str_eq(const char *a, const char *b)

@@ -66,10 +66,12 @@ enum attr {
 #define ATTR_MASK_DEFAULT                                                                          \
 	(ATTR_MASK_ALL & ~(ATTR_BIT(ATTR_DEV) | ATTR_BIT(ATTR_SHA512) | ATTR_BIT(ATTR_SHA3_256) |  \
 			   ATTR_BIT(ATTR_BLAKE2B512)))
-/* Attributes read through an open descriptor or extended attributes, not lstat(). */
+/* Attributes read from extended attributes, not from statx(). */
 #define ATTR_MASK_EXTRA                                                                            \
-	(ATTR_BIT(ATTR_XATTRS) | ATTR_BIT(ATTR_ACL) | ATTR_BIT(ATTR_SELINUX) |                     \
-	 ATTR_BIT(ATTR_CAPS) | ATTR_BIT(ATTR_FLAGS))
+	(ATTR_BIT(ATTR_XATTRS) | ATTR_BIT(ATTR_ACL) | ATTR_BIT(ATTR_SELINUX) | ATTR_BIT(ATTR_CAPS))
+/* The inode flags statx() reports (same bits as FS_IOC_GETFLAGS): compressed,
+ * immutable, append-only, no-dump, encrypted, verity. */
+#define OBJ_STATX_FLAGS (0x4u | 0x10u | 0x20u | 0x40u | 0x800u | 0x100000u)
 
 #define SHA256_LEN 32
 #define SHA512_LEN 64
@@ -109,6 +111,11 @@ void object_state_release(struct object_state *s);
 int object_state_copy(struct object_state *dst, const struct object_state *src);
 /* Fills type, mode, ids, size, times, inode, device, links and rdev from a stat. */
 void object_state_from_stat(struct object_state *s, const struct stat *st);
+struct statx;
+/* The same from a statx (STATX_BASIC_STATS), plus the inode flags it reports. */
+void object_state_from_statx(struct object_state *s, const struct statx *stx);
+/* A struct stat with the fields a statx filled (for code that compares stats). */
+void stat_from_statx(struct stat *st, const struct statx *stx);
 
 enum obj_type obj_type_from_mode(mode_t m);
 /* "file", "dir", "symlink", "fifo", "socket", "char", "block", "other". */

@@ -217,14 +217,6 @@ int scan_attr_read(int fd, const char *lpath, uint32_t attrs, struct object_stat
 	buf_init(&v, SCAN_XATTR_MAX + 1);
 	buf_init(&x, SCAN_XATTR_MAX + 4096);
 	buf_init(&acl, 65536);
-	if (attrs & ATTR_BIT(ATTR_FLAGS)) {
-		int fl = 0;
-
-		s->flags = 0;
-		if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0)
-			s->flags = (uint32_t)fl;
-		s->attrs |= ATTR_BIT(ATTR_FLAGS);
-	}
 	if (!(attrs & (ATTR_BIT(ATTR_XATTRS) | ATTR_BIT(ATTR_ACL) | ATTR_BIT(ATTR_SELINUX) |
 		       ATTR_BIT(ATTR_CAPS))))
 		return 0;

@@ -47,6 +47,8 @@ struct walker {
 	struct scan_item *ring[SCAN_WINDOW];
 	uint64_t produced, consumed;
 	struct scan_item *work_head, *work_tail;
+	size_t work_len;
+	unsigned n_readers;
 	bool walk_finished, stop;
 	int fatal;
 
@@ -170,6 +172,7 @@ static int flush_pending(struct walker *W)
 			else
 				W->work_head = it;
 			W->work_tail = it;
+			W->work_len++;
 			wake_readers = true;
 		} else {
 			it->done = true;
@@ -368,7 +371,6 @@ static int inherit_from_base(struct object_state *cur, const struct object_state
 	memcpy(cur->sha512, tmp.sha512, sizeof(cur->sha512));
 	memcpy(cur->sha3_256, tmp.sha3_256, sizeof(cur->sha3_256));
 	memcpy(cur->blake2b512, tmp.blake2b512, sizeof(cur->blake2b512));
-	cur->flags = tmp.flags;
 	cur->target = tmp.target;
 	cur->xattrs = tmp.xattrs;
 	cur->acl = tmp.acl;
@@ -423,6 +425,7 @@ static int visit(struct walker *W, struct scan_dirref *d, const char *name,
 	struct policy_dir cpd = { 0 };
 	const struct rule *rule;
 	struct scan_item *it = NULL;
+	struct statx stx;
 	struct stat st;
 	bool is_dir, want_below = false, need_read = false;
 	int dfd = -1, r;
@@ -430,7 +433,9 @@ static int visit(struct walker *W, struct scan_dirref *d, const char *name,
 	r = base_flush_before(W, path, plen);
 	if (r < 0)
 		return r;
-	if ((d ? fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) : lstat("/", &st)) < 0) {
+	/* statx gives the inode flags too (immutable, append-only): no open, no ioctl */
+	if (statx(d ? d->fd : AT_FDCWD, d ? name : "/", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
+		  &stx) < 0) {
 		int e = -errno;
 
 		if (e == -ENOENT || e == -ENOTDIR)
@@ -452,6 +457,7 @@ static int visit(struct walker *W, struct scan_dirref *d, const char *name,
 		}
 		return push_item(W, it);
 	}
+	stat_from_statx(&st, &stx);
 	if (depth == 0)
 		W->root_dev = st.st_dev;
 	rule = pd ? policy_dir_decide(W->policy, pd, path, plen) : policy_decide(W->policy, path, plen);
@@ -480,7 +486,7 @@ static int visit(struct walker *W, struct scan_dirref *d, const char *name,
 		}
 		it->rule = rule;
 		it->has_cur = true;
-		object_state_from_stat(&it->cur, &st);
+		object_state_from_statx(&it->cur, &stx);
 		it->cur.attrs = attrs & ~(ATTR_MASK_HASHES | ATTR_MASK_EXTRA | ATTR_BIT(ATTR_TARGET));
 		r = base_take(W, path, plen, it);
 		if (r < 0)
@@ -817,45 +823,68 @@ static void *reader_main(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		struct scan_item *it;
+		/* take a run of queued items at once and hand them back at once: the
+		 * caller then wakes once per run, not once per file */
+		struct scan_item *batch[32];
+		size_t nb = 0;
 		uint64_t hashed = 0, bytes = 0, unstable = 0, errors = 0;
+		bool wake = false;
 
 		pthread_mutex_lock(&W->mu);
 		while (!W->work_head && !W->walk_finished && !W->stop)
 			pthread_cond_wait(&W->cv_work, &W->mu);
-		it = W->work_head;
-		if (!it) {
-			pthread_mutex_unlock(&W->mu);
-			break;
+		{
+			/* a fair share, so one reader never sits on big files the others wait for */
+			size_t share = W->work_len / (W->n_readers ? W->n_readers : 1);
+
+			if (share < 1)
+				share = 1;
+			if (share > ARRAY_SIZE(batch))
+				share = ARRAY_SIZE(batch);
+			while (W->work_head && nb < share) {
+				batch[nb++] = W->work_head;
+				W->work_head = W->work_head->next;
+				W->work_len--;
+			}
 		}
-		W->work_head = it->next;
 		if (!W->work_head)
 			W->work_tail = NULL;
 		pthread_mutex_unlock(&W->mu);
+		if (nb == 0)
+			break;
 
-		r = scan_read_file(&rd, it->dir->fd, it->name, it->path, it->rule->attrs,
-				   it->has_base ? &it->base : NULL, it->rule->growing, &it->cur);
-		if (r == -ENOENT) {
-			it->has_cur = false;
-		} else if (r < 0) {
-			it->err = r;
-			it->err_op = "read";
-			errors++;
-		} else {
-			hashed++;
-			bytes += it->cur.size;
-			unstable += it->cur.unstable;
+		for (size_t i = 0; i < nb; i++) {
+			struct scan_item *it = batch[i];
+
+			r = scan_read_file(&rd, it->dir->fd, it->name, it->path, it->rule->attrs,
+					   it->has_base ? &it->base : NULL, it->rule->growing,
+					   &it->cur);
+			if (r == -ENOENT) {
+				it->has_cur = false;
+			} else if (r < 0) {
+				it->err = r;
+				it->err_op = "read";
+				errors++;
+			} else {
+				hashed++;
+				bytes += it->cur.size;
+				unstable += it->cur.unstable;
+			}
+			dirref_put(it->dir);
+			it->dir = NULL;
 		}
-		dirref_put(it->dir);
-		it->dir = NULL;
 
 		pthread_mutex_lock(&W->mu);
 		W->stats.hashed += hashed;
 		W->stats.bytes += bytes;
 		W->stats.unstable += unstable;
 		W->stats.errors += errors;
-		it->done = true;
-		if (it->seq == W->consumed)
+		for (size_t i = 0; i < nb; i++) {
+			batch[i]->done = true;
+			if (batch[i]->seq == W->consumed)
+				wake = true;
+		}
+		if (wake)
 			pthread_cond_signal(&W->cv_done);
 		pthread_mutex_unlock(&W->mu);
 	}
@@ -884,6 +913,7 @@ int scan_run(const struct scan_opts *o, scan_emit_fn emit, void *ud, struct scan
 		return -ENOMEM;
 	W->o = o;
 	W->policy = o->policy;
+	W->n_readers = n_readers;
 	pthread_mutex_init(&W->mu, NULL);
 	pthread_cond_init(&W->cv_space, NULL);
 	pthread_cond_init(&W->cv_work, NULL);
