@@ -181,18 +181,21 @@ int scan_read_other(int dirfd, const char *name, uint32_t attrs, struct object_s
 	return scan_attr_read(-1, lpath, attrs & ATTR_MASK_EXTRA, cur);
 }
 
-static int reopen_for_read(int pfd)
+/* The object is not a regular file (any more): describe what is there instead. */
+static int describe_other(int dirfd, const char *name, uint32_t attrs, const struct stat *st,
+			  struct object_state *cur)
 {
-	char p[64];
-	int fd;
+	uint32_t keep = cur->attrs & ~(ATTR_MASK_HASHES | ATTR_MASK_EXTRA);
+	uint32_t flags = cur->flags;
 
-	if (proc_path(p, sizeof(p), pfd, NULL) < 0)
-		return -ENAMETOOLONG;
-	fd = open(p, O_RDONLY | O_NOATIME | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 && errno == EPERM)
-		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	object_state_release(cur);
+	object_state_from_stat(cur, st);
+	cur->attrs = keep;
+	cur->flags = flags;
+	return scan_read_other(dirfd, name, attrs, cur);
 }
+
+static const int open_flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 
 int scan_read_file(struct scan_reader *rd, int dirfd, const char *name, const char *path,
 		   uint32_t attrs, const struct object_state *base, bool growing,
@@ -204,7 +207,7 @@ int scan_read_file(struct scan_reader *rd, int dirfd, const char *name, const ch
 	int r = 0;
 
 	for (unsigned attempt = 0; attempt < rd->attempts; attempt++) {
-		_cleanup_close_ int pfd = -1, fd = -1;
+		_cleanup_close_ int fd = -1;
 		struct stat st0, st1, st2;
 		uint8_t prefix[SHA256_LEN];
 		bool have_prefix = false;
@@ -212,39 +215,30 @@ int scan_read_file(struct scan_reader *rd, int dirfd, const char *name, const ch
 
 		if (rd->hooks && rd->hooks->before_open)
 			rd->hooks->before_open(rd->hooks->ud, path);
-		pfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (pfd < 0)
-			return -errno;
-		if (fstat(pfd, &st0) < 0)
-			return -errno;
-		if (!S_ISREG(st0.st_mode)) {
-			/* replaced by something Vigil must not open: describe that instead */
-			uint32_t keep = cur->attrs & ~(ATTR_MASK_HASHES | ATTR_MASK_EXTRA);
-
-			object_state_release(cur);
-			object_state_from_stat(cur, &st0);
-			cur->attrs = keep;
-			return scan_read_other(dirfd, name, attrs, cur);
+		/* O_NOFOLLOW: a symlink swapped in fails with ELOOP; O_NONBLOCK|O_NOCTTY: a
+		 * FIFO or device swapped in neither blocks nor becomes a terminal, and is
+		 * closed below without a single read */
+		fd = openat(dirfd, name, open_flags | (rd->no_atime ? 0 : O_NOATIME));
+		if (fd < 0 && errno == EPERM && !rd->no_atime) {
+			rd->no_atime = true; /* not the owner and no CAP_FOWNER */
+			fd = openat(dirfd, name, open_flags);
 		}
-		fd = reopen_for_read(pfd);
-		if (fd == -ENOENT || fd == -ENAMETOOLONG) {
-			/* no /proc: open by name, still refusing symlinks, and make sure it is
-			 * the file that was checked */
-			fd = openat(dirfd, name,
-				    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-			if (fd < 0)
+		if (fd < 0 && errno == ELOOP) {
+			/* now a symlink: describe it, never follow it */
+			if (fstatat(dirfd, name, &st0, AT_SYMLINK_NOFOLLOW) < 0)
 				return -errno;
-			if (fstat(fd, &st1) < 0)
-				return -errno;
-			if (!same_file(&st0, &st1))
-				continue;
+			return describe_other(dirfd, name, attrs, &st0, cur);
 		}
 		if (fd < 0)
-			return fd;
-		/* reopened through /proc: the same inode as pfd, so st0 is its "before" */
+			return -errno;
+		if (fstat(fd, &st0) < 0)
+			return -errno;
+		if (!S_ISREG(st0.st_mode)) {
+			close(fd);
+			fd = -1;
+			return describe_other(dirfd, name, attrs, &st0, cur);
+		}
 		st1 = st0;
-		close(pfd);
-		pfd = -1;
 		object_state_from_stat(cur, &st1);
 		if (attrs & ATTR_MASK_EXTRA) {
 			r = scan_attr_read(fd, NULL, attrs & ATTR_MASK_EXTRA, cur);

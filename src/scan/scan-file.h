@@ -3,11 +3,14 @@
  * never open a FIFO, socket or device, hash in one pass, and notice a file that was
  * replaced or modified while it was read.
  *
- * A regular file is opened with O_PATH|O_NOFOLLOW first; only when that descriptor is a
- * regular file is it reopened for reading, through /proc/self/fd, so a swap to a
- * symlink, FIFO or device between the walk's lstat() and the open can never make Vigil
- * follow or open it.  The state returned describes the object actually read (a file
- * replaced since the walk is reported with its new inode).  Metadata taken before and after hashing must agree,
+ * Only objects the walk saw as regular files come here.  They are opened with
+ * O_NOFOLLOW|O_NONBLOCK|O_NOCTTY and checked with fstat() before a single byte is read:
+ * a symlink swapped in between the walk's statx() and the open fails the open and is
+ * described (never followed); a FIFO, socket or device swapped in within that window is
+ * opened without blocking, never becomes a controlling terminal, is never read, and is
+ * closed at once.  (Outside that race no such object is ever opened.)  The state
+ * returned describes the object actually read: a file replaced since the walk is
+ * reported with its new inode.  Metadata taken before and after hashing must agree,
  * else the read is retried (attempts times) and finally marked unstable.
  */
 #ifndef VIGIL_SCAN_SCAN_FILE_H
@@ -34,6 +37,7 @@ struct scan_reader {
 	uint8_t *buf;
 	size_t buf_size;
 	unsigned attempts;
+	bool no_atime;	/* O_NOATIME was refused once: not the owner, no CAP_FOWNER */
 	const struct scan_hooks *hooks;
 };
 

@@ -98,7 +98,9 @@ v init --force; expect_rc 0
 [ ! -s "$T/out" ] || { cat "$T/out"; fail "init printed something"; }
 for i in 1 2 3 4 5; do
 	v check
-	[ "$rc" -le 3 ] || { cat "$T/err"; fail "check during churn exited $rc"; }
+	# a churned file can also be seen empty by one run and written by the next
+	# (a real modification), so 1..7 are all fine here; errors are not
+	[ "$rc" -le 7 ] || { cat "$T/out" "$T/err"; fail "check during churn exited $rc"; }
 	! grep -q "^vigil: \(cannot\|warning\)" "$T/err" || { cat "$T/err"; fail "errors during churn"; }
 	out_lacks "keep"
 done
