@@ -396,6 +396,70 @@ static int value(struct parser *p, struct buf *o)
 	return r;
 }
 
+/* Skips one value without interpreting it. */
+static int skip_value(struct parser *p)
+{
+	struct buf sink;
+	int r;
+
+	buf_init(&sink, SIZE_MAX / 2);
+	r = value(p, &sink);
+	buf_release(&sink);
+	return r;
+}
+
+int json_top_string(const char *text, size_t n, const char *key, char *out, size_t size)
+{
+	struct parser p = { .s = text, .n = n };
+	size_t kl = strlen(key);
+
+	ws(&p);
+	if (p.i >= p.n || p.s[p.i] != '{')
+		return -EINVAL;
+	p.i++;
+	for (;;) {
+		size_t ks, ke;
+		int r;
+
+		ws(&p);
+		if (p.i < p.n && p.s[p.i] == '}')
+			return -ENOENT;
+		if (p.i >= p.n || p.s[p.i] != '"')
+			return -EINVAL;
+		ks = p.i + 1;
+		ke = ks;
+		while (ke < p.n && p.s[ke] != '"' && p.s[ke] != '\\')
+			ke++;
+		if (ke >= p.n || p.s[ke] != '"')
+			return -EINVAL; /* keys Vigil writes need no escapes */
+		p.i = ke + 1;
+		ws(&p);
+		if (p.i >= p.n || p.s[p.i] != ':')
+			return -EINVAL;
+		p.i++;
+		ws(&p);
+		if (ke - ks == kl && memcmp(p.s + ks, key, kl) == 0 && p.i < p.n && p.s[p.i] == '"') {
+			size_t vs = p.i + 1, ve = vs;
+
+			while (ve < p.n && p.s[ve] != '"' && p.s[ve] != '\\')
+				ve++;
+			if (ve >= p.n || p.s[ve] != '"')
+				return -ENOENT;
+			if (ve - vs >= size)
+				return -E2BIG;
+			memcpy(out, p.s + vs, ve - vs);
+			out[ve - vs] = '\0';
+			return 0;
+		}
+		r = skip_value(&p);
+		if (r < 0)
+			return r;
+		ws(&p);
+		if (p.i < p.n && p.s[p.i] == ',')
+			p.i++;
+	}
+}
+
 int json_canonicalize(const char *text, size_t n, struct buf *out)
 {
 	struct parser p = { .s = text, .n = n };

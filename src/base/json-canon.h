@@ -20,4 +20,11 @@
 /* Returns 0, -EINVAL (not valid or not in the subset), -E2BIG, -ENOMEM. */
 int json_canonicalize(const char *text, size_t n, struct buf *out);
 
+/*
+ * Copies the value of the top-level member key of the JSON object text, when it is a
+ * string without escapes, into out.  Returns 0, -ENOENT (no such string member),
+ * -EINVAL (not an object), -E2BIG (does not fit).
+ */
+int json_top_string(const char *text, size_t n, const char *key, char *out, size_t size);
+
 #endif

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "crypto/hash.h"
+#include "crypto/note.h"
 #include "vigil-config.h"
 #include "base/banned.h"
 
@@ -54,7 +55,7 @@ static const char *const rules_candidates[] = {
 	VIGIL_SOURCE_PACKAGING "/rules.d",
 };
 
-int cli_load(struct cli *c)
+int cli_load_settings(struct cli *c)
 {
 	struct vg_error err;
 	int r;
@@ -87,6 +88,31 @@ int cli_load(struct cli *c)
 	}
 	if (c->verbosity == 0 && c->settings.log_level_set)
 		log_set_level(c->settings.log_level);
+	if (c->settings.host_name) {
+		snprintf(c->host_name, sizeof(c->host_name), "%s", c->settings.host_name);
+	} else if (gethostname(c->host_name, sizeof(c->host_name) - 1) < 0) {
+		snprintf(c->host_name, sizeof(c->host_name), "localhost");
+	}
+	if (c->settings.journal_origin)
+		snprintf(c->origin, sizeof(c->origin), "%s", c->settings.journal_origin);
+	else
+		snprintf(c->origin, sizeof(c->origin), "%s/vigil-journal", c->host_name);
+	if (!note_name_valid(c->origin)) {
+		log_error(0, "'%s' cannot be the journal's origin (no spaces or '+'); set [journal] origin",
+			  c->origin);
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+int cli_load(struct cli *c)
+{
+	struct vg_error err;
+	int r = cli_load_settings(c);
+
+	if (r != EXIT_OK)
+		return r;
+	vg_error_clear(&err);
 	if (c->rules_dir) {
 		c->rules_used = strdup(c->rules_dir);
 	} else if (c->settings.rules_dir) {
@@ -120,11 +146,6 @@ int cli_load(struct cli *c)
 	if (r < 0)
 		return log_error(EXIT_FAILURE_, "cannot compile the rules: %s", strerror(-r));
 	c->policy_ready = true;
-	if (c->settings.host_name) {
-		snprintf(c->host_name, sizeof(c->host_name), "%s", c->settings.host_name);
-	} else if (gethostname(c->host_name, sizeof(c->host_name) - 1) < 0) {
-		snprintf(c->host_name, sizeof(c->host_name), "localhost");
-	}
 	log_debug("settings: %s", c->config_used ? c->config_used : "(built-in defaults)");
 	log_debug("rules: %zu from %s", c->rules.n, c->rules_used);
 	return EXIT_OK;
@@ -148,10 +169,12 @@ int cli_open_store(struct cli *c, bool create)
 	return EXIT_OK;
 }
 
-int cli_open_journal(struct cli *c, bool create_key)
+int cli_open_journal(struct cli *c, enum journal_access access)
 {
-	_cleanup_free_ char *key = NULL, *origin = NULL;
-	struct journal_config cfg = { .create_key = create_key };
+	_cleanup_free_ char *key = NULL;
+	struct journal_config cfg = { .create_key = access == JOURNAL_CREATE,
+				       .read_only = access == JOURNAL_READ,
+				       .origin = c->origin };
 	struct vg_error err;
 	int r;
 
@@ -160,20 +183,16 @@ int cli_open_journal(struct cli *c, bool create_key)
 		key = strdup(c->settings.journal_key);
 	else if (asprintf(&key, "%s/journal.key", cli_state_dir(c)) < 0)
 		key = NULL;
-	if (c->settings.journal_origin)
-		origin = strdup(c->settings.journal_origin);
-	else if (asprintf(&origin, "%s/vigil-journal", c->host_name) < 0)
-		origin = NULL;
-	if (!key || !origin)
+	if (!key)
 		return log_error(EXIT_FAILURE_, "out of memory");
 	cfg.key_path = key;
-	cfg.origin = origin;
 	r = journal_open(c->store, &cfg, &c->journal, &err);
 	if (r < 0) {
 		print_error(&err);
 		return r == -ENOENT ? EXIT_STORE : EXIT_FAILURE_;
 	}
-	journal_set_actor_from_process(c->journal);
+	if (access != JOURNAL_READ)
+		journal_set_actor_from_process(c->journal);
 	return EXIT_OK;
 }
 

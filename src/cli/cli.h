@@ -54,14 +54,18 @@ struct cli {
 	char host_name[256];
 	int64_t host_id;
 	struct journal *journal;
+	char origin[300];	/* the journal's origin and key name */
 };
 
 /* Loads settings and rules and compiles the policy; prints errors. Returns exit status. */
 int cli_load(struct cli *c);
+/* Loads the settings only (commands that do not walk). */
+int cli_load_settings(struct cli *c);
 /* Opens (create: creating) the store and the host row. Returns exit status. */
 int cli_open_store(struct cli *c, bool create);
-/* Opens the journal (creating its key when create_key). Returns exit status. */
-int cli_open_journal(struct cli *c, bool create_key);
+enum journal_access { JOURNAL_READ, JOURNAL_WRITE, JOURNAL_CREATE };
+/* Opens the journal: to read (no private key), to write, or creating the key. */
+int cli_open_journal(struct cli *c, enum journal_access access);
 /* Journals the settings and rule files in effect, with their SHA-256. */
 int cli_journal_config(struct cli *c);
 /* Issues a checkpoint when due and commits. Returns exit status. */

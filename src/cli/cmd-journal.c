@@ -1,7 +1,7 @@
 /*
- * vigil journal: read, prove, checkpoint, verify and export the journal.  Reading
- * commands open the store read-write only where they journal what they did
- * (checkpoint, verify, export); tail, key, prove and consistency only read.
+ * vigil journal: read, prove, checkpoint, verify, export and purge the journal.  tail,
+ * key, prove and consistency only read (no private key needed); checkpoint, verify,
+ * export and purge sign or journal what they did.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,14 +21,15 @@
 #include "journal/journal-verify.h"
 #include "base/banned.h"
 
-static int open_all(struct cli *c)
+/* Settings (no rules: nothing is walked), the store, and the journal. */
+static int open_all(struct cli *c, enum journal_access access)
 {
-	int status = cli_load(c);
+	int status = cli_load_settings(c);
 
 	if (status == EXIT_OK)
 		status = cli_open_store(c, false);
 	if (status == EXIT_OK)
-		status = cli_open_journal(c, false);
+		status = cli_open_journal(c, access);
 	return status;
 }
 
@@ -288,7 +289,7 @@ static int cmd_verify(struct cli *c)
 		r = journal_verify_export(c->from_export, &v, &res);
 		return report_verify(c, r, &res, "export");
 	}
-	status = open_all(c);
+	status = open_all(c, JOURNAL_WRITE);
 	if (status != EXIT_OK)
 		return status;
 	if (c->key_file) {
@@ -324,8 +325,14 @@ static int cmd_verify(struct cli *c)
 		if (q == 0)
 			q = store_tx_commit(c->store);
 		buf_release(&b);
-		if (q < 0)
-			return log_error(EXIT_STORE, "cannot journal the verification: %s", strerror(-q));
+		if (q < 0) {
+			/* a journal that failed verification may not take new entries; the
+			 * verdict stands either way */
+			store_tx_rollback(c->store);
+			log_warning("the verification could not be journaled: %s", strerror(-q));
+			if (status == EXIT_OK)
+				status = EXIT_STORE;
+		}
 	}
 	return status;
 }
@@ -426,7 +433,7 @@ int cmd_journal(struct cli *c, int argc, char **argv)
 
 	if (!sub)
 		return log_error(EXIT_USAGE, "'journal' needs a subcommand: tail, checkpoint, key,"
-					     " verify, prove, consistency, export");
+					     " verify, prove, consistency, export, purge");
 	if (strcmp(sub, "export") == 0 ? argc != 3 : argc != 2)
 		return log_error(EXIT_USAGE, strcmp(sub, "export") == 0
 						     ? "'journal export' takes one directory"
@@ -438,7 +445,12 @@ int cmd_journal(struct cli *c, int argc, char **argv)
 	    strcmp(sub, "prove") && strcmp(sub, "consistency") && strcmp(sub, "export") &&
 	    strcmp(sub, "purge"))
 		return log_error(EXIT_USAGE, "unknown journal subcommand '%s'", sub);
-	status = open_all(c);
+	{
+		bool reads = !strcmp(sub, "tail") || !strcmp(sub, "key") || !strcmp(sub, "prove") ||
+			     !strcmp(sub, "consistency");
+
+		status = open_all(c, reads ? JOURNAL_READ : JOURNAL_WRITE);
+	}
 	if (status != EXIT_OK)
 		return status;
 	if (strcmp(sub, "tail") == 0)

@@ -158,7 +158,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
 				 "a baseline of %" PRIu64 " objects exists in '%s'; 'vigil init --force'"
 				 " replaces it",
 				 info.objects, cli_state_dir(c));
-	status = cli_open_journal(c, true);
+	status = cli_open_journal(c, JOURNAL_CREATE);
 	if (status == EXIT_OK)
 		status = cli_journal_config(c);
 	if (status != EXIT_OK)
@@ -186,7 +186,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 		return status;
 	status = cli_open_store(c, false);
 	if (status == EXIT_OK)
-		status = cli_open_journal(c, false);
+		status = cli_open_journal(c, JOURNAL_WRITE);
 	if (status == EXIT_OK)
 		status = cli_journal_config(c);
 	if (status != EXIT_OK)

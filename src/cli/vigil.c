@@ -224,6 +224,10 @@ int main(int argc, char **argv)
 		return log_error(EXIT_USAGE, "--full and --quick exclude each other");
 	if (c.force && !cmd->takes_force)
 		return log_error(EXIT_USAGE, "--force goes with 'init' only");
+	if (cmd->fn != cmd_journal &&
+	    (c.follow || c.dry_run || c.from_export || c.key_file || c.from || c.to ||
+	     c.lines >= 0 || c.index >= 0 || c.size >= 0 || c.old_size >= 0 || c.new_size >= 0))
+		return log_error(EXIT_USAGE, "that option goes with 'journal' subcommands only");
 	if (hash_global_init() < 0)
 		return log_error(EXIT_FAILURE_, "OpenSSL lacks a required digest");
 	status = cmd->fn(&c, nargs, args);

@@ -17,6 +17,8 @@
 
 #include "base/buf.h"
 #include "base/fileio.h"
+#include "base/json-canon.h"
+#include "base/timeutil.h"
 #include "crypto/hash.h"
 #include "journal/journal.h"
 #include "journal/journal-verify.h"
@@ -180,11 +182,22 @@ static int each_store_entry(void *ud, const struct store_journal_entry *e)
 		st->res->purged++;
 		memcpy(h, stored, MERKLE_HASH);
 	} else {
+		char type[64], when[RFC3339_MAX], col_when[RFC3339_MAX];
+
 		merkle_leaf_hash(e->data, e->len, h);
 		if (memcmp(h, stored, MERKLE_HASH) != 0)
 			return fail(st->res, e->index,
 				    "entry %llu: its bytes do not match the hash recorded when it "
 				    "was appended",
+				    (unsigned long long)e->index);
+		/* the columns listings read must say what the signed bytes say */
+		time_format_rfc3339(e->time_ns, col_when, sizeof(col_when));
+		if (json_top_string((const char *)e->data, e->len, "type", type, sizeof(type)) < 0 ||
+		    strcmp(type, e->type) != 0 ||
+		    json_top_string((const char *)e->data, e->len, "time", when, sizeof(when)) < 0 ||
+		    strcmp(when, col_when) != 0)
+			return fail(st->res, e->index,
+				    "entry %llu: its type or time column differs from the entry",
 				    (unsigned long long)e->index);
 	}
 	return leaf(st, h, NULL);

@@ -21,9 +21,11 @@
 
 struct journal {
 	struct store *store;
-	struct signer *signer;
+	struct signer *signer;	/* NULL when read-only */
+	struct note_verifier v;
 	char origin[NOTE_NAME_MAX];
 	struct merkle_builder b;
+	int broken;	/* why the tree could not be loaded (0: it could); no appends then */
 	char *actor;	/* a JSON object, or NULL: the system acted */
 	struct buf text, canon;	/* reused for every append */
 };
@@ -76,12 +78,34 @@ int journal_open(struct store *s, const struct journal_config *cfg, struct journ
 	buf_init(&j->text, 64u * 1024 * 1024);
 	buf_init(&j->canon, 64u * 1024 * 1024);
 	snprintf(j->origin, sizeof(j->origin), "%s", cfg->origin);
-	r = signer_load(cfg->key_path, cfg->origin, &j->signer, err);
-	if (r == 0) {
-		r = load_edge(j);
+	if (cfg->read_only) {
+		char *vk = NULL;
+
+		r = store_meta_get(s, "journal.verifier_key", &vk);
+		if (r == 0 && note_verifier_parse(vk, strlen(vk), &j->v) < 0)
+			r = -EBADMSG;
+		free(vk);
 		if (r < 0)
-			vg_error_set(err, r, "", 0, 0, "cannot load the journal's tree: %s",
-				     strerror(-r));
+			vg_error_set(err, r, "", 0, 0, "the store records no journal verifier key%s",
+				     r == -ENOENT ? " (run 'vigil init')" : "");
+	} else {
+		r = signer_load(cfg->key_path, cfg->origin, &j->signer, err);
+		if (r == 0) {
+			struct buf vk;
+
+			/* recorded so that reading commands need no private key */
+			j->v = *signer_verifier(j->signer);
+			buf_init(&vk, 4096);
+			r = note_verifier_format(&j->v, &vk);
+			if (r == 0)
+				r = store_meta_set(s, "journal.verifier_key", vk.data);
+			buf_release(&vk);
+		}
+	}
+	if (r == 0 && load_edge(j) == -EBADMSG) {
+		/* rows were added or removed behind Vigil's back: open anyway, so that
+		 * verification can say what is wrong, but take no new entries */
+		j->broken = -EBADMSG;
 	}
 	if (r < 0) {
 		journal_close(j);
@@ -105,7 +129,7 @@ struct journal *journal_close(struct journal *j)
 
 const struct note_verifier *journal_verifier(const struct journal *j)
 {
-	return signer_verifier(j->signer);
+	return &j->v;
 }
 
 uint64_t journal_size(const struct journal *j)
@@ -235,6 +259,10 @@ int journal_append(struct journal *j, const char *type, const char *fields_json,
 	merkle_hash leaf;
 	int r;
 
+	if (!j->signer)
+		return -EPERM; /* a reader does not write */
+	if (j->broken)
+		return j->broken;
 	r = time_format_rfc3339(now, t, sizeof(t));
 	if (r == 0)
 		r = compose(j, type, fields_json ? fields_json : "{}", index, t, false, NULL, 0);
@@ -298,7 +326,7 @@ int journal_prove_consistency(struct journal *j, uint64_t m, uint64_t n, merkle_
 
 int journal_sign_note(struct journal *j, const char *text, size_t n, struct buf *out)
 {
-	return note_sign(j->signer, text, n, out);
+	return j->signer ? note_sign(j->signer, text, n, out) : -EPERM;
 }
 
 int journal_checkpoint(struct journal *j, struct buf *out)
@@ -316,7 +344,7 @@ int journal_checkpoint(struct journal *j, struct buf *out)
 	if (r == 0)
 		r = buf_putc(&text, '\n');
 	if (r == 0)
-		r = note_sign(j->signer, text.data, text.len, &note);
+		r = journal_sign_note(j, text.data, text.len, &note);
 	if (r == 0)
 		r = store_checkpoint_add(j->store, j->b.size, clock_now_ns(), note.data);
 	if (r == 0 && out)

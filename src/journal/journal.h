@@ -33,6 +33,8 @@ struct journal_config {
 	const char *key_path;	/* the Ed25519 signing key (PKCS#8 PEM, 0600) */
 	const char *origin;	/* checkpoint origin and key name: "<host>/vigil-journal" */
 	bool create_key;	/* create key_path when it does not exist */
+	bool read_only;		/* no private key: reading, proofs and verification only;
+				 * the verifier key is the one recorded in the store */
 };
 
 /* Opens the journal in s; loads the signing key (creating it when asked). */
@@ -45,7 +47,8 @@ uint64_t journal_size(const struct journal *j);
 
 /*
  * Appends an entry of type whose other fields are the members of the JSON object
- * fields_json ("{}" for none).  index, time, type and actor are set by the journal.
+ * fields_json ("{}" for none).  index, time, type and actor are added by the journal;
+ * fields_json must not contain them (a duplicate key is -EINVAL).
  * An entry larger than JOURNAL_ENTRY_MAX is replaced by a summary that names the
  * SHA-256 of the full entry.  Returns 0 with *ret_index (may be NULL) set.
  */
