@@ -93,7 +93,7 @@ int escape_bytes(struct buf *out, const void *v, size_t n)
 	return buf_append(out, p + n - run, run);
 }
 
-static int hexval(char c)
+int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -115,9 +115,9 @@ int escape_decode(struct buf *out, const char *s, size_t n)
 			if (i + 1 < n && s[i + 1] == '\\') {
 				c = '\\';
 				i++;
-			} else if (i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-				   hexval(s[i + 3]) >= 0) {
-				c = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+			} else if (i + 3 < n && s[i + 1] == 'x' && hex_digit(s[i + 2]) >= 0 &&
+				   hex_digit(s[i + 3]) >= 0) {
+				c = (char)(hex_digit(s[i + 2]) << 4 | hex_digit(s[i + 3]));
 				i += 3;
 			} else {
 				return -EINVAL;

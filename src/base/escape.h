@@ -23,6 +23,9 @@
 int escape_bytes(struct buf *out, const void *p, size_t n);
 /* Appends the bytes that s[0..n) stands for.  -EINVAL on a malformed escape. */
 int escape_decode(struct buf *out, const char *s, size_t n);
+/* The value of a hexadecimal digit, or -1. */
+int hex_digit(char c);
+
 /* True when p[0..n) escapes to itself. */
 bool escape_is_plain(const void *p, size_t n);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "base/json-canon.h"
 #include "base/banned.h"
 
@@ -26,15 +27,20 @@ static void ws(struct parser *p)
 		p->i++;
 }
 
-static int hexv(char c)
+/* Four hex digits at s into *ret; -EINVAL when they are not. */
+static int hex4(const char *s, uint32_t *ret)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	uint32_t v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		int d = hex_digit(s[k]);
+
+		if (d < 0)
+			return -EINVAL;
+		v = v << 4 | (uint32_t)d;
+	}
+	*ret = v;
+	return 0;
 }
 
 static int put_utf8(struct buf *o, uint32_t cp)
@@ -100,26 +106,16 @@ static int string_raw(struct parser *p, struct buf *raw)
 				r = buf_putc(raw, map[simple - "\"\\/bfnrt"]);
 				p->i += 2;
 			} else if (e == 'u' && p->i + 6 <= p->n) {
-				int a = hexv(p->s[p->i + 2]), b = hexv(p->s[p->i + 3]),
-				    c = hexv(p->s[p->i + 4]), d = hexv(p->s[p->i + 5]);
-
-				if (a < 0 || b < 0 || c < 0 || d < 0)
+				if (hex4(p->s + p->i + 2, &cp) < 0)
 					return -EINVAL;
-				cp = (uint32_t)(a << 12 | b << 8 | c << 4 | d);
 				p->i += 6;
 				if (cp >= 0xd800 && cp < 0xdc00) {
 					/* a surrogate pair */
 					uint32_t lo;
 
-					if (p->i + 6 > p->n || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u')
+					if (p->i + 6 > p->n || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u' ||
+					    hex4(p->s + p->i + 2, &lo) < 0)
 						return -EINVAL;
-					a = hexv(p->s[p->i + 2]);
-					b = hexv(p->s[p->i + 3]);
-					c = hexv(p->s[p->i + 4]);
-					d = hexv(p->s[p->i + 5]);
-					if (a < 0 || b < 0 || c < 0 || d < 0)
-						return -EINVAL;
-					lo = (uint32_t)(a << 12 | b << 8 | c << 4 | d);
 					if (lo < 0xdc00 || lo > 0xdfff)
 						return -EINVAL;
 					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);

@@ -135,11 +135,27 @@ static int print_proof_json(const char *kind, uint64_t a, uint64_t b, const merk
 	return EXIT_OK;
 }
 
+/* "A a\nB b\nX x\nY y\n" then one proof hash a line, base64. */
+static int print_proof_text(const char *la, const char *lb, const char *lx, const char *ly,
+			    uint64_t a, uint64_t b, const merkle_hash x, const merkle_hash y,
+			    const merkle_hash *proof, size_t len)
+{
+	printf("%s %" PRIu64 "\n%s %" PRIu64 "\n%s ", la, a, lb, b, lx);
+	print_b64(x, MERKLE_HASH);
+	printf("\n%s ", ly);
+	print_b64(y, MERKLE_HASH);
+	putchar('\n');
+	for (size_t i = 0; i < len; i++) {
+		print_b64(proof[i], MERKLE_HASH);
+		putchar('\n');
+	}
+	return EXIT_OK;
+}
+
 static int cmd_prove(struct cli *c)
 {
 	merkle_hash proof[MERKLE_MAX_PROOF], leaf, root;
 	uint64_t size = journal_size(c->journal), n;
-	struct store_journal_entry e;
 	size_t len;
 	int r;
 
@@ -158,17 +174,8 @@ static int cmd_prove(struct cli *c)
 		return log_error(EXIT_STORE, "cannot build the proof: %s", strerror(-r));
 	if (c->json)
 		return print_proof_json("inclusion", (uint64_t)c->index, n, leaf, root, proof, len);
-	printf("index %lld\nsize %llu\nleaf ", c->index, (unsigned long long)n);
-	print_b64(leaf, MERKLE_HASH);
-	printf("\nroot ");
-	print_b64(root, MERKLE_HASH);
-	putchar('\n');
-	for (size_t i = 0; i < len; i++) {
-		print_b64(proof[i], MERKLE_HASH);
-		putchar('\n');
-	}
-	(void)e;
-	return EXIT_OK;
+	return print_proof_text("index", "size", "leaf", "root", (uint64_t)c->index, n, leaf, root,
+				proof, len);
 }
 
 static int cmd_consistency(struct cli *c)
@@ -193,16 +200,8 @@ static int cmd_consistency(struct cli *c)
 		return log_error(EXIT_STORE, "cannot build the proof: %s", strerror(-r));
 	if (c->json)
 		return print_proof_json("consistency", (uint64_t)c->old_size, n, r1, r2, proof, len);
-	printf("old %lld\nnew %llu\nold root ", c->old_size, (unsigned long long)n);
-	print_b64(r1, MERKLE_HASH);
-	printf("\nnew root ");
-	print_b64(r2, MERKLE_HASH);
-	putchar('\n');
-	for (size_t i = 0; i < len; i++) {
-		print_b64(proof[i], MERKLE_HASH);
-		putchar('\n');
-	}
-	return EXIT_OK;
+	return print_proof_text("old", "new", "old root", "new root", (uint64_t)c->old_size, n, r1,
+				r2, proof, len);
 }
 
 /* ---- verify ---- */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/escape.h"
 #include "base/object.h"
 #include "conf/conffile.h"
 #include "conf/rules.h"
@@ -121,17 +122,6 @@ void ruleset_release(struct ruleset *rs)
 	ruleset_init(rs);
 }
 
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes tok[0..n) into pat.  On error returns -EINVAL with *bad at the offending
  * offset and *why set.
@@ -156,9 +146,9 @@ static int pattern_decode(const char *tok, size_t n, struct pattern *pat, size_t
 		if (c == '\\') {
 			if (i + 1 < n && (tok[i + 1] == '\\' || tok[i + 1] == '*' || tok[i + 1] == '?')) {
 				c = tok[++i];
-			} else if (i + 3 < n && tok[i + 1] == 'x' && hexv(tok[i + 2]) >= 0 &&
-				   hexv(tok[i + 3]) >= 0) {
-				c = (char)(hexv(tok[i + 2]) << 4 | hexv(tok[i + 3]));
+			} else if (i + 3 < n && tok[i + 1] == 'x' && hex_digit(tok[i + 2]) >= 0 &&
+				   hex_digit(tok[i + 3]) >= 0) {
+				c = (char)(hex_digit(tok[i + 2]) << 4 | hex_digit(tok[i + 3]));
 				i += 3;
 				if (c == '\0') {
 					*bad = i - 3;
