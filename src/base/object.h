@@ -90,7 +90,7 @@ struct object_state {
 	uint32_t uid, gid;
 	uint64_t size, ino, dev, nlink, rdev;
 	int64_t mtime_ns, ctime_ns;
-	uint32_t flags;	/* inode flags (FS_IOC_GETFLAGS) */
+	uint32_t flags;	/* inode flags as statx() reports them (OBJ_STATX_FLAGS) */
 	uint8_t sha256[SHA256_LEN];
 	uint8_t sha512[SHA512_LEN];
 	uint8_t sha3_256[SHA256_LEN];
