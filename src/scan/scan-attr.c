@@ -1,14 +1,12 @@
 /*
- * Extended attributes, ACLs, labels, capabilities and inode flags.  The kernel formats
+ * Extended attributes, ACLs, labels and capabilities.  The kernel formats
  * are decoded here (ACL and capability values are small fixed layouts) so no extra
  * library is needed and every value is bounded before it is stored.
  */
 #include <errno.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/xattr.h>
 
 #include "base/buf.h"

@@ -1,6 +1,6 @@
 /*
- * Reading the attributes that lstat() does not give: extended attributes, POSIX ACLs,
- * the SELinux label, file capabilities and inode flags.
+ * Reading the attributes that statx() does not give: extended attributes, POSIX ACLs,
+ * the SELinux label and file capabilities.
  *
  * An attribute source is either an open descriptor of a regular file or directory, or,
  * for objects Vigil never opens (symlinks, FIFOs, sockets, devices), a path whose last
