@@ -457,6 +457,10 @@ int store_baseline_begin(struct store *s, int64_t host)
 	}
 	if (r == 0)
 		r = tx_commit(s);
+	/* a baseline is written in one go and marked complete only at the end: copy the
+	 * write-ahead log into the database once, then, not every few megabytes */
+	if (r == 0)
+		r = exec(s->db, "PRAGMA wal_autocheckpoint = 0");
 	if (r == 0 && !s->put)
 		r = prepare(s->db,
 			    "INSERT INTO objects(host_id, kind, key, attrs, type, mode, uid, gid, size,"
@@ -583,9 +587,9 @@ int store_baseline_put(struct store *s, int64_t host, const char *path, size_t l
 	bind_text_or_null(st, 22, o->acl);
 	bind_text_or_null(st, 23, o->selinux);
 	bind_text_or_null(st, 24, o->caps);
+	/* every parameter is bound on every call: no need to clear them */
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	r = rc == SQLITE_DONE ? 0 : sql_err(rc);
 	if (r == 0 && ++s->batch >= BATCH_ROWS)
 		r = tx_commit(s);
@@ -615,6 +619,10 @@ int store_baseline_finish(struct store *s, int64_t host, int64_t created_ns)
 	}
 	if (r == 0)
 		r = tx_commit(s);
+	if (r == 0)
+		r = exec(s->db, "PRAGMA wal_autocheckpoint = 1000");
+	if (r == 0)
+		r = exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	if (r < 0)
 		store_baseline_abort(s);
 	return r;
@@ -626,6 +634,7 @@ void store_baseline_abort(struct store *s)
 		exec(s->db, "ROLLBACK");
 		s->in_tx = false;
 	}
+	exec(s->db, "PRAGMA wal_autocheckpoint = 1000");
 }
 
 /* ---- reading ---- */
