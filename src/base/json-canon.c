@@ -392,16 +392,40 @@ static int value(struct parser *p, struct buf *o)
 	return r;
 }
 
-/* Skips one value without interpreting it. */
+/* Skips one value without interpreting it (only strings and nesting are tracked). */
 static int skip_value(struct parser *p)
 {
-	struct buf sink;
-	int r;
+	unsigned depth = 0;
 
-	buf_init(&sink, SIZE_MAX / 2);
-	r = value(p, &sink);
-	buf_release(&sink);
-	return r;
+	for (; p->i < p->n; p->i++) {
+		char ch = p->s[p->i];
+
+		if (ch == '"') {
+			for (p->i++; p->i < p->n && p->s[p->i] != '"'; p->i++)
+				if (p->s[p->i] == '\\')
+					p->i++;
+			if (p->i >= p->n)
+				return -EINVAL;
+			if (depth == 0) {
+				p->i++;
+				return 0;
+			}
+		} else if (ch == '{' || ch == '[') {
+			if (++depth > JSON_CANON_DEPTH)
+				return -E2BIG;
+		} else if (ch == '}' || ch == ']') {
+			if (depth == 0)
+				return 0; /* the end of the enclosing object: the caller sees it */
+			if (--depth == 0) {
+				p->i++;
+				return 0;
+			}
+		} else if (depth == 0 && (ch == ',' || ch == ' ' || ch == '\n' || ch == '\t' ||
+					  ch == '\r')) {
+			return 0; /* the end of a number or literal */
+		}
+	}
+	return depth == 0 ? 0 : -EINVAL;
 }
 
 int json_top_string(const char *text, size_t n, const char *key, char *out, size_t size)

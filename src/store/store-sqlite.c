@@ -1011,20 +1011,33 @@ int store_journal_each(struct store *s, uint64_t from, uint64_t to,
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "SELECT idx, time_ns, type, entry, purged_ns FROM journal"
-			   " WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+	/* one sequential pass over both tables: no lookup per entry */
+	r = prepare(s->db, "SELECT j.idx, j.time_ns, j.type, j.entry, j.purged_ns, h.hash"
+			   " FROM journal j LEFT JOIN journal_hashes h ON h.level = 0 AND h.idx = j.idx"
+			   " WHERE j.idx >= ?1 AND j.idx < ?2 ORDER BY j.idx",
 		    &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (int64_t)from);
 	sqlite3_bind_int64(st, 2, to > INT64_MAX ? INT64_MAX : (int64_t)to);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_journal_entry e;
+		struct store_journal_entry e = { 0 };
 
-		r = row_to_entry(st, &e);
-		if (r == 0)
-			r = fn(ud, &e);
-		store_journal_entry_release(&e);
+		e.index = (uint64_t)sqlite3_column_int64(st, 0);
+		e.time_ns = sqlite3_column_int64(st, 1);
+		snprintf(e.type, sizeof(e.type), "%s", (const char *)sqlite3_column_text(st, 2));
+		e.purged_ns = sqlite3_column_int64(st, 4);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			e.data = (uint8_t *)sqlite3_column_blob(st, 3);
+			e.len = (size_t)sqlite3_column_bytes(st, 3);
+			if (!e.data)
+				e.data = (uint8_t *)""; /* an empty blob */
+		}
+		if (sqlite3_column_bytes(st, 5) == 32) {
+			memcpy(e.leaf, sqlite3_column_blob(st, 5), 32);
+			e.has_leaf = true;
+		}
+		r = fn(ud, &e);
 		if (r < 0)
 			break;
 	}

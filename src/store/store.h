@@ -108,9 +108,13 @@ struct store_journal_entry {
 	uint64_t index;
 	int64_t time_ns;
 	char type[64];
-	uint8_t *data;		/* the canonical JSON bytes, malloc'ed; NULL when purged */
+	uint8_t *data;		/* the canonical JSON bytes; NULL when purged.  malloc'ed by
+				 * store_journal_get(); borrowed (valid during the callback
+				 * only) in store_journal_each() */
 	size_t len;
 	int64_t purged_ns;	/* 0 unless the body was purged */
+	bool has_leaf;		/* store_journal_each(): the stored leaf hash was found */
+	uint8_t leaf[32];
 };
 
 int store_journal_size(struct store *s, uint64_t *ret);
@@ -119,7 +123,8 @@ int store_journal_append(struct store *s, uint64_t index, int64_t time_ns, const
 			 const void *data, size_t len);
 int store_journal_get(struct store *s, uint64_t index, struct store_journal_entry *ret);
 void store_journal_entry_release(struct store_journal_entry *e);
-/* Calls fn for entries [from, to) in order; stops at the first negative return. */
+/* Calls fn for entries [from, to) in order, each with its stored leaf hash; stops at the
+ * first negative return. */
 int store_journal_each(struct store *s, uint64_t from, uint64_t to,
 		       int (*fn)(void *ud, const struct store_journal_entry *e), void *ud);
 /* Removes the bodies of entries [from, to), keeping their hashes. */
