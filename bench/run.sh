@@ -406,6 +406,9 @@ aide_cmd() { printf '%s\n' aide --config="$WORK/aide-$1/aide.conf" --workers="$N
 # vigil
 # --------------------------------------------------------------------------
 VIGIL_OK=0
+VIGIL_SRC=$VIGIL
+VIGIL_SUM=""
+PARTIAL=""
 vigil_setup() {  # vigil_setup NAME ROOT
     local d="$WORK/vigil-$1"
     mkdir -p "$d/rules.d" "$d/state"
@@ -510,12 +513,19 @@ restore() {  # restore NAME -> 0 if nothing to do or verified, 1 on mismatch
     return 1
 }
 
+REPORT_DONE=0
 on_exit() {
-    local d
+    local rc=$? d
     for d in "$WORK"/mutation/*/; do
         [[ -f $d/active ]] || continue
         restore "$(basename "$d")" || true
     done
+    # An interrupted or failed run still leaves what it measured.
+    if ((REPORT_DONE == 0 && ${#RES[@]} > 0)); then
+        PARTIAL="run ended early (exit status $rc); results below are partial"
+        LOGDIR=$LOGROOT
+        report || true
+    fi
 }
 
 # classify NAME < "kind<TAB>path" lines; kind in added|removed|changed.
@@ -775,11 +785,12 @@ report() {
     {
         echo "# vigil vs AIDE benchmark"
         echo
+        [[ -z $PARTIAL ]] || { echo "**$PARTIAL**"; echo; }
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), run id $RUN_ID, logs in \`$LOGROOT\`"
         echo "- machine: $NPROC cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), filesystem $(findmnt -no FSTYPE -T "$WORK" 2>/dev/null || echo '?')"
         echo "- AIDE: $(aide --version 2>&1 | head -n1), \`--workers=$NPROC\`, attributes \`$(aide_attrs)\`, \`database_attrs=sha256\`, uncompressed database"
         if ((VIGIL_OK)); then
-            echo "- vigil: \`$VIGIL\` ($("$VIGIL" --version 2>/dev/null | head -n1 || echo 'version unknown')), default attributes, rule \`<corpus>/**\`"
+            echo "- vigil: \`$VIGIL_SRC\` ($("$VIGIL" --version 2>/dev/null | head -n1 || echo 'version unknown'), sha256 $VIGIL_SUM..., run from a private copy), default attributes, rule \`<corpus>/**\`"
         else
             echo "- vigil: not run (${VIGIL_SKIP_REASON:-skipped}); vigil columns are n/a"
         fi
@@ -869,34 +880,54 @@ report() {
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
-ensure_packages
-trap on_exit EXIT
-trap 'exit 130' INT TERM
+main() {
+    # One run at a time per work directory: runs mutate the shared corpora.
+    exec 9>"$WORK/.lock"
+    flock -n 9 || die "another run is using $WORK (lock $WORK/.lock)"
 
-VIGIL_SKIP_REASON=""
-if ((SKIP_VIGIL)); then
-    VIGIL_SKIP_REASON="--skip-vigil"
-elif [[ ! -x $VIGIL ]]; then
-    VIGIL_SKIP_REASON="no executable at $VIGIL"
-    say "NOTE: vigil binary not found at $VIGIL; vigil columns will be skipped"
-elif ! "$VIGIL" --help >"$LOGROOT/vigil-help.out" 2>&1; then
-    VIGIL_SKIP_REASON="'$VIGIL --help' failed"
-    say "NOTE: '$VIGIL --help' failed; vigil columns will be skipped:"
-    tail -n 5 "$LOGROOT/vigil-help.out" >&2 || true
-else
-    VIGIL_OK=1
-fi
-((SKIP_AIDE == 0)) && aide_detect_attrs
+    ensure_packages
+    trap on_exit EXIT
+    trap 'exit 130' INT TERM
 
-# Undo any mutation left behind by an interrupted run, then build corpora.
-for c in "${CORPUS_LIST[@]}"; do
-    if [[ -f $WORK/mutation/$c/active ]]; then
-        restore "$c" || die "corpus $c could not be restored; delete $(corpus_path "$c") to rebuild it"
+    VIGIL_SKIP_REASON=""
+    if ((SKIP_VIGIL)); then
+        VIGIL_SKIP_REASON="--skip-vigil"
+    elif [[ ! -x $VIGIL ]]; then
+        VIGIL_SKIP_REASON="no executable at $VIGIL"
+        say "NOTE: vigil binary not found at $VIGIL; vigil columns will be skipped"
+    elif ! "$VIGIL" --help >"$LOGROOT/vigil-help.out" 2>&1; then
+        VIGIL_SKIP_REASON="'$VIGIL --help' failed"
+        say "NOTE: '$VIGIL --help' failed; vigil columns will be skipped:"
+        tail -n 5 "$LOGROOT/vigil-help.out" >&2 || true
+    else
+        # Work on a private copy: a rebuild of the original during the run
+        # would otherwise mix two builds (baseline from one, check from the
+        # other).
+        VIGIL_SRC=$VIGIL
+        rm -f "$WORK"/bin/vigil.*
+        cp "$VIGIL_SRC" "$WORK/bin/vigil.$RUN_ID"
+        VIGIL="$WORK/bin/vigil.$RUN_ID"
+        VIGIL_SUM=$(sha256sum "$VIGIL" | cut -c1-16)
+        VIGIL_OK=1
     fi
-done
-for c in "${CORPUS_LIST[@]}"; do build_corpus "$c"; done
+    if ((SKIP_AIDE == 0)); then aide_detect_attrs; fi
 
-for c in "${CORPUS_LIST[@]}"; do bench_corpus "$c"; done
+    # Undo any mutation left behind by an interrupted run, then build corpora.
+    local c
+    for c in "${CORPUS_LIST[@]}"; do
+        if [[ -f $WORK/mutation/$c/active ]]; then
+            restore "$c" || die "corpus $c could not be restored; delete $(corpus_path "$c") to rebuild it"
+        fi
+    done
+    for c in "${CORPUS_LIST[@]}"; do build_corpus "$c"; done
 
-LOGDIR=$LOGROOT
-report
+    for c in "${CORPUS_LIST[@]}"; do bench_corpus "$c"; done
+
+    LOGDIR=$LOGROOT
+    report
+    REPORT_DONE=1
+}
+
+# The whole of main is parsed before it runs, so editing this file during a
+# run cannot change what the run executes.
+main "$@"; exit $?
