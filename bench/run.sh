@@ -298,6 +298,7 @@ cpu_busy() {
     awk -v hz="$CLK_TCK" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
 }
 FOREIGN_MAX=0   # highest share (percent of all cores) used by other work
+CURRENT=""      # corpus being measured
 # wait_idle: with --wait-idle S, wait up to S seconds for a 2-second window
 # in which the machine is less than 10% busy.
 wait_idle() {
@@ -335,6 +336,7 @@ run_timed() {
     printf '%s wall=%s cpu=%s rss_kib=%s rc=%s other_work=%s%%\n' "$tag" "$T_WALL" "$T_CPU" "$T_RSS" "$T_RC" "$pct" \
         >>"$LOGDIR/timings.log"
     ((pct <= FOREIGN_MAX)) || FOREIGN_MAX=$pct
+    [[ -z $CURRENT ]] || NOTE["$CURRENT|other"]=$FOREIGN_MAX
 }
 
 # best_of N TAG CMD...: repeat, keep the run with the lowest wall time.
@@ -613,6 +615,7 @@ bench_corpus() {
     LOGDIR="$LOGROOT/$name"
     mkdir -p "$LOGDIR"
     FOREIGN_MAX=0
+    CURRENT=$name
     say "===== corpus $name ($root) ====="
     restore "$name" || die "corpus $name could not be restored; rebuild it"
     stats=$(corpus_stats "$root")
@@ -680,7 +683,7 @@ bench_corpus() {
         fi
     fi
 
-    ((aide_ok || vigil_ok)) || { NOTE["$name|other"]=$FOREIGN_MAX; return 0; }
+    ((aide_ok || vigil_ok)) || return 0
 
     # Mutation, checks against the pre-mutation baselines, restore.
     say "$name: applying mutation ($N_MOD modified, $N_ADD added, $N_REM removed)"
@@ -728,7 +731,6 @@ bench_corpus() {
         done
     fi
     restore "$name" || NOTE["$name|restore"]="RESTORE MISMATCH: see $WORK/mutation/$name"
-    NOTE["$name|other"]=$FOREIGN_MAX
 }
 
 
@@ -823,10 +825,12 @@ report() {
             echo
             echo "CPU = user + system time.  The two limit rows are reference commands, not tools; their numbers sit in the vigil columns."
             echo
-            echo "Mutation: $N_MOD regular files appended to (one byte), $N_ADD regular files added, $N_REM regular files removed."
-            echo "Adding/removing files also changes the mtime/ctime of their $nd distinct parent directories, so the expected"
-            echo "\"modified\" count is $N_MOD files + $nd directories = $((N_MOD + ${nd//\?/0})); added and removed counts are regular files only."
-            echo
+            if [[ $nd != "?" ]]; then
+                echo "Mutation: $N_MOD regular files appended to (one byte), $N_ADD regular files added, $N_REM regular files removed."
+                echo "Adding/removing files also changes the mtime/ctime of their $nd distinct parent directories, so the expected"
+                echo "\"modified\" count is $N_MOD files + $nd directories = $((N_MOD + nd)); added and removed counts are regular files only."
+                echo
+            fi
             [[ -z ${NOTE["$c|verify-aide"]:-} ]] || echo "- ${NOTE["$c|verify-aide"]}"
             [[ -z ${NOTE["$c|verify-vigil"]:-} ]] || echo "- ${NOTE["$c|verify-vigil"]}"
             [[ -z ${NOTE["$c|verify-vigil-full"]:-} ]] || echo "- ${NOTE["$c|verify-vigil-full"]}"
