@@ -258,6 +258,24 @@ uint32_t object_state_diff(const struct object_state *base, const struct object_
 	return out;
 }
 
+int path_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t n = an < bn ? an : bn;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x == y)
+			continue;
+		if (x == '/')
+			return -1;
+		if (y == '/')
+			return 1;
+		return x < y ? -1 : 1;
+	}
+	return an < bn ? -1 : an > bn ? 1 : 0;
+}
+
 void hex_encode(const uint8_t *p, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";

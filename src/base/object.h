@@ -144,6 +144,12 @@ int object_attr_format(struct buf *out, const struct object_state *s, enum attr 
 /* Writes the value of one attribute as a JSON value. */
 void object_attr_json(struct json_writer *w, const struct object_state *s, enum attr a);
 
+/*
+ * Compares two paths in key order: component by component, so '/' sorts before every
+ * other byte ("/a/b" < "/a.b").  The walker, the walk roots and the store all use it.
+ */
+int path_cmp(const char *a, size_t an, const char *b, size_t bn);
+
 /* Hex of n bytes into out (2n+1). */
 void hex_encode(const uint8_t *p, size_t n, char *out);
 

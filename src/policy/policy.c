@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/object.h"
 #include "policy/policy.h"
 #include "base/banned.h"
 
@@ -127,25 +128,6 @@ bool rule_beats(const struct rule *a, const struct rule *b)
 	return a->index > b->index;
 }
 
-static int cmp_key(const char *a, size_t an, const char *b, size_t bn)
-{
-	/* component order: '/' sorts before every other byte */
-	size_t n = an < bn ? an : bn;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-		if (x == y)
-			continue;
-		if (x == '/')
-			return -1;
-		if (y == '/')
-			return 1;
-		return x < y ? -1 : 1;
-	}
-	return an < bn ? -1 : an > bn ? 1 : 0;
-}
-
 static bool is_under_or_same(const char *root, size_t rn, const char *p, size_t pn)
 {
 	if (rn == 1 && root[0] == '/')
@@ -162,7 +144,7 @@ static int cmp_root(const void *a, const void *b)
 {
 	const struct root_ent *x = a, *y = b;
 
-	return cmp_key(x->s, x->n, y->s, y->n);
+	return path_cmp(x->s, x->n, y->s, y->n);
 }
 
 int policy_compile(const struct ruleset *rs, struct policy *ret)

@@ -68,24 +68,6 @@ struct walker {
 	struct scan_stats stats;
 };
 
-int scan_path_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-	size_t n = an < bn ? an : bn;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-		if (x == y)
-			continue;
-		if (x == '/')
-			return -1;
-		if (y == '/')
-			return 1;
-		return x < y ? -1 : 1;
-	}
-	return an < bn ? -1 : an > bn ? 1 : 0;
-}
-
 static struct scan_dirref *dirref_new(int fd)
 {
 	struct scan_dirref *d = malloc(sizeof(*d));
@@ -234,7 +216,7 @@ static int base_flush_before(struct walker *W, const char *path, size_t len)
 			return r;
 		if (!W->b_valid)
 			return 0;
-		if (path && scan_path_cmp(W->b_path, W->b_len, path, len) >= 0)
+		if (path && path_cmp(W->b_path, W->b_len, path, len) >= 0)
 			return 0;
 		it = item_new(W->b_path, W->b_len);
 		if (!it)
@@ -254,7 +236,7 @@ static int base_take(struct walker *W, const char *path, size_t len, struct scan
 
 	if (r < 0)
 		return r;
-	if (W->b_valid && scan_path_cmp(W->b_path, W->b_len, path, len) == 0) {
+	if (W->b_valid && path_cmp(W->b_path, W->b_len, path, len) == 0) {
 		base_take_current(W, &it->base);
 		it->has_base = true;
 	}

@@ -26,7 +26,7 @@
 #define SCAN_MAX_DEPTH 4096
 #define SCAN_MAX_DIR_ENTRIES (16u * 1024 * 1024)
 
-/* Baseline states in key order (component order: '/' sorts before every other byte). */
+/* Baseline states in key order (path_cmp() in base/object.h). */
 struct scan_baseline {
 	/*
 	 * Returns 1 with the next baseline object (path and state stay valid until the
@@ -83,8 +83,5 @@ struct scan_stats {
  * Returns 0 or the first fatal error; per-object errors are reported in items.
  */
 int scan_run(const struct scan_opts *o, scan_emit_fn emit, void *ud, struct scan_stats *ret);
-
-/* Component-order comparison of two paths (the baseline key order). */
-int scan_path_cmp(const char *a, size_t an, const char *b, size_t bn);
 
 #endif

@@ -303,6 +303,12 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 	return sql_err(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL));
 }
 
+/* Prepares sql into *slot the first time (kept until store_close). */
+static int prepare_once(struct store *s, sqlite3_stmt **slot, const char *sql)
+{
+	return *slot ? 0 : prepare(s->db, sql, slot);
+}
+
 int store_host(struct store *s, const char *name, int64_t *ret_id)
 {
 	sqlite3_stmt *st = NULL;
@@ -387,17 +393,24 @@ int store_baseline_info(struct store *s, int64_t host, struct store_baseline_inf
 
 /* ---- keys ---- */
 
+/* A path as a key: '/' stored as a 0 byte, so byte order is path_cmp() order. */
+static void path_to_key(char *dst, const char *path, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dst[i] = path[i] == '/' ? '\0' : path[i];
+}
+
 static int key_from_path(struct buf *b, const char *path, size_t len)
 {
 	int r;
 
 	buf_reset(b);
-	r = buf_append(b, path, len);
+	r = buf_reserve(b, len);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < len; i++)
-		if (b->data[i] == '/')
-			b->data[i] = '\0';
+	path_to_key(b->data, path, len);
+	b->len = len;
+	b->data[len] = '\0';
 	return 0;
 }
 
@@ -552,10 +565,7 @@ int store_baseline_put(struct store *s, int64_t host, const char *path, size_t l
 		return -EINVAL;
 	if (!key)
 		return -ENOMEM;
-	memcpy(key, path, len);
-	for (size_t i = 0; i < len; i++)
-		if (key[i] == '/')
-			key[i] = '\0';
+	path_to_key(key, path, len);
 	r = tx_begin(s);
 	if (r < 0)
 		goto out;
@@ -834,14 +844,11 @@ int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *
 	sqlite3_stmt *st;
 	int rc, r;
 
-	if (!s->change) {
-		r = prepare(s->db, "INSERT INTO changes(uuid, run_id, host_id, kind, key, change,"
-				   " attrs, detected_ns, event) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6,"
-				   " ?7, ?8)",
-			    &s->change);
-		if (r < 0)
-			return r;
-	}
+	r = prepare_once(s, &s->change,
+			 "INSERT INTO changes(uuid, run_id, host_id, kind, key, change, attrs,"
+			 " detected_ns, event) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)");
+	if (r < 0)
+		return r;
 	st = s->change;
 	buf_init(&key, SIZE_MAX / 2);
 	r = key_from_path(&key, path, len);
@@ -943,13 +950,10 @@ int store_journal_append(struct store *s, uint64_t index, int64_t time_ns, const
 {
 	int r;
 
-	if (!s->j_append) {
-		r = prepare(s->db, "INSERT INTO journal(idx, time_ns, type, entry) VALUES (?1, ?2, ?3, ?4)",
-			    &s->j_append);
-		if (r < 0)
-			return r;
-	}
-	r = tx_begin(s);
+	r = prepare_once(s, &s->j_append,
+			 "INSERT INTO journal(idx, time_ns, type, entry) VALUES (?1, ?2, ?3, ?4)");
+	if (r == 0)
+		r = tx_begin(s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s->j_append, 1, (int64_t)index);
@@ -1071,13 +1075,10 @@ int store_journal_hash_put(struct store *s, unsigned level, uint64_t index, cons
 {
 	int r;
 
-	if (!s->j_hash_put) {
-		r = prepare(s->db, "INSERT INTO journal_hashes(level, idx, hash) VALUES (?1, ?2, ?3)",
-			    &s->j_hash_put);
-		if (r < 0)
-			return r;
-	}
-	r = tx_begin(s);
+	r = prepare_once(s, &s->j_hash_put,
+			 "INSERT INTO journal_hashes(level, idx, hash) VALUES (?1, ?2, ?3)");
+	if (r == 0)
+		r = tx_begin(s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int(s->j_hash_put, 1, (int)level);
@@ -1091,12 +1092,10 @@ int store_journal_hash_get(struct store *s, unsigned level, uint64_t index, uint
 	sqlite3_stmt *st;
 	int rc, r;
 
-	if (!s->j_hash_get) {
-		r = prepare(s->db, "SELECT hash FROM journal_hashes WHERE level = ?1 AND idx = ?2",
-			    &s->j_hash_get);
-		if (r < 0)
-			return r;
-	}
+	r = prepare_once(s, &s->j_hash_get,
+			 "SELECT hash FROM journal_hashes WHERE level = ?1 AND idx = ?2");
+	if (r < 0)
+		return r;
 	st = s->j_hash_get;
 	sqlite3_bind_int(st, 1, (int)level);
 	sqlite3_bind_int64(st, 2, (int64_t)index);
