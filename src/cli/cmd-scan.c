@@ -40,7 +40,7 @@ static int report(void *ud, const struct engine_event *ev)
 {
 	struct cli *c = ud;
 	const struct scan_item *it = ev->item;
-	const struct object_state *s = it->has_cur ? &it->cur : &it->base;
+	const struct object_state *s = ev->after ? ev->after : ev->before;
 
 	if (c->json) {
 		puts(ev->json);
@@ -80,8 +80,8 @@ static int report(void *ud, const struct engine_event *ev)
 	}
 	if (c->verbosity < 0)
 		return 0;
-	printf("%-9s %-8s ", engine_event_name(ev->kind), obj_type_name(s->type));
-	print_path(it->path, it->path_len);
+	printf("%-9s %-8s ", engine_event_name(ev->kind), s ? obj_type_name(s->type) : "-");
+	print_path(ev->path, ev->path_len);
 	print_rule_tags(ev->rule);
 	putchar('\n');
 	if (ev->kind == ENGINE_MODIFIED) {
@@ -92,8 +92,8 @@ static int report(void *ud, const struct engine_event *ev)
 				continue;
 			buf_init(&before, 0);
 			buf_init(&after, 0);
-			object_attr_format(&before, &it->base, (enum attr)a);
-			object_attr_format(&after, &it->cur, (enum attr)a);
+			object_attr_format(&before, ev->before, (enum attr)a);
+			object_attr_format(&after, ev->after, (enum attr)a);
 			printf("          %-11s %s -> %s\n", attr_name((enum attr)a), buf_str(&before),
 			       buf_str(&after));
 			buf_release(&before);

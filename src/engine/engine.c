@@ -14,6 +14,14 @@
 #include "engine/engine.h"
 #include "base/banned.h"
 
+/* An observation recorded since the baseline, for the merge with a check's items. */
+struct known {
+	char *path;
+	size_t len;
+	bool present;
+	struct object_state st;
+};
+
 struct ctx {
 	const struct engine_opts *o;
 	engine_report_fn report;
@@ -21,8 +29,13 @@ struct ctx {
 	struct engine_result *res;
 	int64_t run_id;
 	bool init;
+	const char *source;	/* "check", "rescan", "fanotify", ... */
+	const char *run_kind;
 	struct buf json;
 	int store_err;
+	/* the observed layer of the subtree being checked, in key order */
+	struct known *known;
+	size_t n_known, known_at;
 };
 
 const char *engine_event_name(enum engine_event_kind k)
@@ -43,22 +56,22 @@ static void json_time(struct json_writer *w, int64_t ns)
 }
 
 /* ECS "file" fields of a state. */
-static void file_fields(struct json_writer *w, const struct scan_item *it,
+static void file_fields(struct json_writer *w, const char *path, size_t path_len,
 			const struct object_state *s)
 {
-	const char *slash = memrchr(it->path, '/', it->path_len);
-	size_t dlen = slash ? (size_t)(slash - it->path) : 0;
+	const char *slash = memrchr(path, '/', path_len);
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
 	char mode[8];
 
 	jw_key(w, "file");
 	jw_obj_open(w);
 	jw_key(w, "path");
-	jw_str_bytes(w, it->path, it->path_len);
+	jw_str_bytes(w, path, path_len);
 	if (slash) {
 		jw_key(w, "name");
-		jw_str_bytes(w, slash + 1, it->path_len - dlen - 1);
+		jw_str_bytes(w, slash + 1, path_len - dlen - 1);
 		jw_key(w, "directory");
-		jw_str_bytes(w, it->path, dlen ? dlen : 1);
+		jw_str_bytes(w, path, dlen ? dlen : 1);
 	}
 	if (s) {
 		jw_key(w, "type");
@@ -127,13 +140,14 @@ static void attr_values(struct json_writer *w, const struct object_state *s, uin
 	jw_obj_close(w);
 }
 
-static int build_json(struct ctx *c, struct engine_event *ev)
+static int build_json(struct ctx *c, struct engine_event *ev, const struct engine_origin *origin)
 {
 	const struct scan_item *it = ev->item;
-	const struct object_state *shown = it->has_cur ? &it->cur : it->has_base ? &it->base : NULL;
+	const struct object_state *shown = ev->after ? ev->after : ev->before;
 	struct json_writer w;
 	static const char *const ecs_type[] = { "creation", "deletion", "change", "info", "info" };
 	static const int sev_num[] = { 1, 2, 3, 4 };
+	char dataset[64];
 
 	buf_reset(&c->json);
 	jw_init(&w, &c->json);
@@ -149,7 +163,8 @@ static int build_json(struct ctx *c, struct engine_event *ev)
 	jw_key(&w, "module");
 	jw_str(&w, "vigil");
 	jw_key(&w, "dataset");
-	jw_str(&w, c->init ? "vigil.init" : "vigil.check");
+	snprintf(dataset, sizeof(dataset), "vigil.%s", c->init ? "init" : c->run_kind);
+	jw_str(&w, dataset);
 	jw_key(&w, "category");
 	jw_arr_open(&w);
 	jw_str(&w, "file");
@@ -164,13 +179,25 @@ static int build_json(struct ctx *c, struct engine_event *ev)
 		jw_key(&w, "severity");
 		jw_u64(&w, (uint64_t)sev_num[ev->rule->severity]);
 	}
+	if (origin && origin->event_ns) {
+		jw_key(&w, "created");
+		json_time(&w, origin->event_ns);
+	}
 	jw_obj_close(&w);
 	jw_key(&w, "host");
 	jw_obj_open(&w);
 	jw_key(&w, "name");
 	jw_str_bytes(&w, c->o->host_name, strlen(c->o->host_name));
 	jw_obj_close(&w);
-	file_fields(&w, it, shown);
+	file_fields(&w, ev->path, ev->path_len, shown);
+	if (origin && origin->process_json) {
+		jw_key(&w, "process");
+		jw_raw(&w, origin->process_json);
+	}
+	if (origin && origin->user_json) {
+		jw_key(&w, "user");
+		jw_raw(&w, origin->user_json);
+	}
 	jw_key(&w, "vigil");
 	jw_obj_open(&w);
 	jw_key(&w, "object");
@@ -178,7 +205,7 @@ static int build_json(struct ctx *c, struct engine_event *ev)
 		struct buf ob;
 
 		buf_init(&ob, SIZE_MAX / 2);
-		if (buf_puts(&ob, "file:") == 0 && buf_append(&ob, it->path, it->path_len) == 0)
+		if (buf_puts(&ob, "file:") == 0 && buf_append(&ob, ev->path, ev->path_len) == 0)
 			jw_str_bytes(&w, ob.data, ob.len);
 		else
 			jw_null(&w);
@@ -194,9 +221,9 @@ static int build_json(struct ctx *c, struct engine_event *ev)
 				jw_str(&w, attr_name((enum attr)a));
 		jw_arr_close(&w);
 		jw_key(&w, "before");
-		attr_values(&w, &it->base, ev->changed);
+		attr_values(&w, ev->before, ev->changed);
 		jw_key(&w, "after");
-		attr_values(&w, &it->cur, ev->changed);
+		attr_values(&w, ev->after, ev->changed);
 	}
 	if (ev->kind == ENGINE_ERROR) {
 		jw_key(&w, "error");
@@ -209,7 +236,7 @@ static int build_json(struct ctx *c, struct engine_event *ev)
 		jw_str(&w, strerror(-it->err));
 		jw_obj_close(&w);
 	}
-	if (it->has_cur && it->cur.unstable) {
+	if (it && it->has_cur && it->cur.unstable) {
 		jw_key(&w, "unstable");
 		jw_bool(&w, true);
 	}
@@ -233,12 +260,21 @@ static int build_json(struct ctx *c, struct engine_event *ev)
 		}
 		jw_obj_close(&w);
 	}
+	jw_key(&w, "detection");
+	jw_obj_open(&w);
+	jw_key(&w, "source");
+	jw_str(&w, origin && origin->source ? origin->source : c->source);
+	if (origin && origin->events_json) {
+		jw_key(&w, "events");
+		jw_raw(&w, origin->events_json);
+	}
+	jw_obj_close(&w);
 	jw_key(&w, "run");
 	jw_obj_open(&w);
 	jw_key(&w, "id");
 	jw_str(&w, c->res->run_uuid);
 	jw_key(&w, "kind");
-	jw_str(&w, c->init ? "init" : "check");
+	jw_str(&w, c->init ? "init" : c->run_kind);
 	jw_key(&w, "full");
 	jw_bool(&w, c->o->full);
 	jw_obj_close(&w);
@@ -264,37 +300,56 @@ static int journal_json(struct ctx *c, const char *type, const char *json)
 	return r;
 }
 
-static int raise_event(struct ctx *c, enum engine_event_kind kind, const struct scan_item *it,
-		       uint32_t changed, const struct rule *rule)
+/* Records ev (built into c->json) in the store and the journal, inside the open
+ * transaction. */
+static int record(struct ctx *c, const struct engine_event *ev)
 {
-	struct engine_event ev = {
+	int r = 0;
+
+	if (ev->kind <= ENGINE_MODIFIED && !c->init)
+		r = store_change_add(c->o->store, c->run_id, c->o->host_id, ev->uuid, ev->path,
+				     ev->path_len, engine_event_name(ev->kind), ev->changed,
+				     ev->detected_ns, ev->source ? ev->source : c->source, ev->json);
+	if (r == 0)
+		r = journal_json(c, ev->kind <= ENGINE_MODIFIED ? "change.detected"
+				    : ev->kind == ENGINE_ERROR  ? "object.error"
+								: "object.unstable",
+				 ev->json);
+	if (r < 0)
+		c->store_err = r;
+	return r;
+}
+
+static void event_init(struct engine_event *ev, enum engine_event_kind kind,
+		       const struct scan_item *it, uint32_t changed, const struct rule *rule)
+{
+	*ev = (struct engine_event){
 		.kind = kind,
 		.item = it,
+		.path = it->path,
+		.path_len = it->path_len,
 		.changed = changed,
 		.rule = rule,
 		.detected_ns = clock_now_ns(),
 	};
+}
+
+/* An error or an unstable object: recorded, committed, then reported. */
+static int raise_event(struct ctx *c, enum engine_event_kind kind, const struct scan_item *it,
+		       const struct rule *rule)
+{
+	struct engine_event ev;
 	int r;
 
+	event_init(&ev, kind, it, 0, rule);
+	ev.before = it->has_base ? &it->base : NULL;
+	ev.after = it->has_cur ? &it->cur : NULL;
+	ev.recorded = true;
 	r = uuid7_new(ev.uuid);
-	if (r < 0)
-		return r;
-	r = build_json(c, &ev);
-	if (r < 0)
-		return r;
-	if (kind <= ENGINE_MODIFIED && !c->init) {
-		r = store_change_add(c->o->store, c->run_id, c->o->host_id, ev.uuid, it->path,
-				     it->path_len, engine_event_name(kind), changed, ev.detected_ns,
-				     ev.json);
-		if (r < 0) {
-			c->store_err = r;
-			return r;
-		}
-	}
-	r = journal_json(c, kind <= ENGINE_MODIFIED ? "change.detected"
-			    : kind == ENGINE_ERROR  ? "object.error"
-						    : "object.unstable",
-			 ev.json);
+	if (r == 0)
+		r = build_json(c, &ev, NULL);
+	if (r == 0)
+		r = record(c, &ev);
 	/* recorded and committed before anyone is told */
 	if (r == 0)
 		r = store_tx_commit(c->o->store);
@@ -305,6 +360,186 @@ static int raise_event(struct ctx *c, enum engine_event_kind kind, const struct 
 	return c->report ? c->report(c->ud, &ev) : 0;
 }
 
+/*
+ * The change between the last known state and what is there now: the kind, or -1 for
+ * none; *changed gets the attributes that differ.
+ */
+static int change_kind(const struct object_state *last, const struct scan_item *it,
+		       const struct rule *rule, bool growing, uint32_t *changed)
+{
+	*changed = 0;
+	if (it->has_cur && !last)
+		return ENGINE_ADDED;
+	if (!it->has_cur && last)
+		return ENGINE_REMOVED;
+	if (it->has_cur && last) {
+		*changed = object_state_diff(last, &it->cur, rule->attrs, growing);
+		return *changed ? ENGINE_MODIFIED : -1;
+	}
+	return -1;
+}
+
+/* Updates the observed layer after a change to it: no row when it is back at baseline. */
+static int observe_update(struct ctx *c, const struct scan_item *it, const struct rule *rule,
+			  bool had_row)
+{
+	bool at_base;
+
+	if (it->has_cur && it->has_base)
+		at_base = object_state_diff(&it->base, &it->cur, rule->attrs, rule->growing) == 0;
+	else
+		at_base = !it->has_cur && !it->has_base;
+	if (at_base)
+		return had_row ? store_observed_drop(c->o->store, c->o->host_id, it->path,
+						     it->path_len)
+			       : 0;
+	return store_observed_put(c->o->store, c->o->host_id, it->path, it->path_len,
+				  it->has_cur ? &it->cur : NULL);
+}
+
+/*
+ * Records the change of it from last (NULL: absent) when there is one.  The event is
+ * built into c->json and returned in *ev.  Returns 1 when a change was recorded.
+ */
+static int record_change(struct ctx *c, const struct scan_item *it, const struct rule *rule,
+			 const struct object_state *last, bool had_row,
+			 const struct engine_origin *origin, struct engine_event *ev)
+{
+	uint32_t changed;
+	int kind, r;
+
+	/* a growing file's prefix was checked against the baseline, so the growing rule
+	 * applies only when the last known state is the baseline */
+	kind = change_kind(last, it, rule, rule->growing && !had_row, &changed);
+	if (kind < 0)
+		return 0;
+	event_init(ev, (enum engine_event_kind)kind, it, changed, rule);
+	ev->before = last;
+	ev->after = it->has_cur ? &it->cur : NULL;
+	ev->recorded = true;
+	if (origin)
+		ev->source = origin->source;
+	r = uuid7_new(ev->uuid);
+	if (r == 0)
+		r = build_json(c, ev, origin);
+	if (r == 0)
+		r = record(c, ev);
+	if (r == 0)
+		r = observe_update(c, it, rule, had_row);
+	if (r < 0) {
+		c->store_err = r;
+		return r;
+	}
+	c->res->recorded++;
+	return 1;
+}
+
+/* ---- the observed layer during a check ---- */
+
+static int known_add(void *ud, const char *path, size_t len, const struct object_state *st)
+{
+	struct ctx *c = ud;
+	struct known *k;
+
+	if (c->n_known % 64 == 0) {
+		struct known *nv = realloc(c->known, (c->n_known + 64) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->known = nv;
+	}
+	k = &c->known[c->n_known];
+	memset(k, 0, sizeof(*k));
+	object_state_init(&k->st);
+	k->path = strndup(path, len);
+	if (!k->path)
+		return -ENOMEM;
+	k->len = len;
+	k->present = st != NULL;
+	c->n_known++;
+	return st ? object_state_copy(&k->st, st) : 0;
+}
+
+static void known_release(struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_known; i++) {
+		free(c->known[i].path);
+		object_state_release(&c->known[i].st);
+	}
+	free(c->known);
+	c->known = NULL;
+	c->n_known = c->known_at = 0;
+}
+
+/*
+ * An observation for an object that is neither on disk nor in the baseline: if it was
+ * last seen present, it has since been removed.  Either way it leaves the layer.
+ */
+static int known_vanished(struct ctx *c, struct known *k)
+{
+	struct scan_item it = { .path = k->path, .path_len = k->len };
+	const struct rule *rule = policy_decide(c->o->policy, k->path, k->len);
+	struct engine_event ev;
+	int r;
+
+	object_state_init(&it.cur);
+	object_state_init(&it.base);
+	if (!k->present || !policy_selected(rule))
+		return store_observed_drop(c->o->store, c->o->host_id, k->path, k->len);
+	r = record_change(c, &it, rule, &k->st, true, NULL, &ev);
+	if (r == 1 && c->o->report_changes && c->report) {
+		r = store_tx_commit(c->o->store);
+		if (r == 0)
+			r = c->report(c->ud, &ev);
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Advances the layer to path: entries before it vanished; returns the one at path. */
+static int known_seek(struct ctx *c, const char *path, size_t len, struct known **ret)
+{
+	*ret = NULL;
+	while (c->known_at < c->n_known) {
+		struct known *k = &c->known[c->known_at];
+		int cmp = path ? path_cmp(k->path, k->len, path, len) : -1;
+
+		if (cmp > 0)
+			break;
+		c->known_at++;
+		if (cmp == 0) {
+			*ret = k;
+			break;
+		}
+		int r = known_vanished(c, k);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The difference from the baseline, reported (not recorded) for `vigil check`. */
+static int report_difference(struct ctx *c, enum engine_event_kind kind, const struct scan_item *it,
+			     uint32_t changed, const struct rule *rule,
+			     const struct engine_event *recorded)
+{
+	struct engine_event ev;
+	int r;
+
+	if (!c->report || c->o->report_changes)
+		return 0;
+	if (recorded && recorded->kind == kind && recorded->before == &it->base &&
+	    recorded->changed == changed)
+		return c->report(c->ud, recorded); /* the change is the difference */
+	event_init(&ev, kind, it, changed, rule);
+	ev.before = it->has_base ? &it->base : NULL;
+	ev.after = it->has_cur ? &it->cur : NULL;
+	r = uuid7_new(ev.uuid);
+	if (r == 0)
+		r = build_json(c, &ev, NULL);
+	return r < 0 ? r : c->report(c->ud, &ev);
+}
+
 static int on_init_item(void *ud, struct scan_item *it)
 {
 	struct ctx *c = ud;
@@ -312,7 +547,7 @@ static int on_init_item(void *ud, struct scan_item *it)
 
 	if (it->err) {
 		c->res->errors++;
-		r = raise_event(c, ENGINE_ERROR, it, 0, it->rule);
+		r = raise_event(c, ENGINE_ERROR, it, it->rule);
 		if (r < 0)
 			return r;
 		if (!it->has_cur)
@@ -322,7 +557,7 @@ static int on_init_item(void *ud, struct scan_item *it)
 		return 0;
 	if (it->cur.unstable) {
 		c->res->unstable++;
-		r = raise_event(c, ENGINE_UNSTABLE, it, 0, it->rule);
+		r = raise_event(c, ENGINE_UNSTABLE, it, it->rule);
 		if (r < 0)
 			return r;
 	}
@@ -337,11 +572,19 @@ static int on_check_item(void *ud, struct scan_item *it)
 {
 	struct ctx *c = ud;
 	const struct rule *rule = it->rule;
-	int r;
+	struct engine_event rec;
+	struct known *k;
+	const struct object_state *last;
+	int r, kind = -1;
+	uint32_t d = 0;
+	bool recorded = false;
 
+	r = known_seek(c, it->path, it->path_len, &k);
+	if (r < 0)
+		return r;
 	if (it->err) {
 		c->res->errors++;
-		r = raise_event(c, ENGINE_ERROR, it, 0,
+		r = raise_event(c, ENGINE_ERROR, it,
 				rule ? rule : policy_decide(c->o->policy, it->path, it->path_len));
 		/* what could be seen of it (its metadata) is still compared below; what
 		 * could not be seen at all is neither compared nor called removed */
@@ -352,36 +595,57 @@ static int on_check_item(void *ud, struct scan_item *it)
 		c->res->objects++;
 		if (it->cur.unstable) {
 			c->res->unstable++;
-			r = raise_event(c, ENGINE_UNSTABLE, it, 0, rule);
+			r = raise_event(c, ENGINE_UNSTABLE, it, rule);
 			if (r < 0)
 				return r;
 		}
 	}
-	if (it->has_cur && !it->has_base) {
+	if (!it->has_cur && !rule) {
+		/* not seen by the walk: gone, or no longer selected by the rules */
+		rule = policy_decide(c->o->policy, it->path, it->path_len);
+		if (!policy_selected(rule)) {
+			c->res->unmonitored++;
+			return 0;
+		}
+	}
+	if (!rule)
+		return 0;
+	/* the change since the last known state: recorded once */
+	last = k ? (k->present ? &k->st : NULL) : it->has_base ? &it->base : NULL;
+	r = record_change(c, it, rule, last, k != NULL, NULL, &rec);
+	if (r < 0)
+		return r;
+	recorded = r == 1;
+	if (recorded) {
+		r = store_tx_commit(c->o->store);
+		if (r < 0) {
+			c->store_err = r;
+			return r;
+		}
+		if (c->o->report_changes && c->report) {
+			r = c->report(c->ud, &rec);
+			if (r < 0)
+				return r;
+		}
+	}
+	/* the difference from the baseline: reported every time */
+	if (it->has_cur && !it->has_base)
+		kind = ENGINE_ADDED;
+	else if (!it->has_cur && it->has_base)
+		kind = ENGINE_REMOVED;
+	else if (it->has_cur && it->has_base &&
+		 (d = object_state_diff(&it->base, &it->cur, rule->attrs, rule->growing)))
+		kind = ENGINE_MODIFIED;
+	if (kind < 0)
+		return 0;
+	if (kind == ENGINE_ADDED)
 		c->res->added++;
-		return raise_event(c, ENGINE_ADDED, it, 0, rule);
-	}
-	if (!it->has_cur && it->has_base) {
-		if (!rule) {
-			/* not seen by the walk: gone, or no longer selected by the rules */
-			rule = policy_decide(c->o->policy, it->path, it->path_len);
-			if (!policy_selected(rule)) {
-				c->res->unmonitored++;
-				return 0;
-			}
-		}
+	else if (kind == ENGINE_REMOVED)
 		c->res->removed++;
-		return raise_event(c, ENGINE_REMOVED, it, 0, rule);
-	}
-	if (it->has_cur && it->has_base) {
-		uint32_t d = object_state_diff(&it->base, &it->cur, rule->attrs, rule->growing);
-
-		if (d) {
-			c->res->modified++;
-			return raise_event(c, ENGINE_MODIFIED, it, d, rule);
-		}
-	}
-	return 0;
+	else
+		c->res->modified++;
+	return report_difference(c, (enum engine_event_kind)kind, it, d, rule,
+				 recorded ? &rec : NULL);
 }
 
 static int run_json(struct ctx *c, struct buf *b, const char *kind, bool counts)
@@ -400,12 +664,20 @@ static int run_json(struct ctx *c, struct buf *b, const char *kind, bool counts)
 	jw_bool(&w, c->o->full);
 	jw_key(&w, "host");
 	jw_str_bytes(&w, c->o->host_name, strlen(c->o->host_name));
+	if (c->o->n_under && !c->init) {
+		jw_key(&w, "under");
+		jw_arr_open(&w);
+		for (size_t i = 0; i < c->o->n_under; i++)
+			jw_str_bytes(&w, c->o->under[i], strlen(c->o->under[i]));
+		jw_arr_close(&w);
+	}
 	if (counts) {
-		static const char *const names[] = { "objects", "added", "removed", "modified",
-						     "errors", "unstable", "unmonitored", "hashed" };
-		const uint64_t vals[] = { c->res->objects, c->res->added, c->res->removed,
-					  c->res->modified, c->res->errors, c->res->unstable,
-					  c->res->unmonitored, c->res->hashed };
+		static const char *const names[] = { "objects",	 "added",    "removed",
+						     "modified", "errors",   "unstable",
+						     "unmonitored", "hashed", "recorded" };
+		const uint64_t vals[] = { c->res->objects,     c->res->added,  c->res->removed,
+					  c->res->modified,    c->res->errors, c->res->unstable,
+					  c->res->unmonitored, c->res->hashed, c->res->recorded };
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			jw_key(&w, names[i]);
@@ -470,7 +742,8 @@ static int finish_run(struct ctx *c, struct store_run *run, int status)
 	return store_run_finish(c->o->store, c->run_id, run);
 }
 
-static int run_scan(struct ctx *c, const struct scan_baseline *bl, scan_emit_fn fn)
+static int run_scan(struct ctx *c, const struct scan_baseline *bl, scan_emit_fn fn,
+		    const char *const *roots, size_t n_roots)
 {
 	struct scan_opts so = {
 		.policy = c->o->policy,
@@ -480,29 +753,41 @@ static int run_scan(struct ctx *c, const struct scan_baseline *bl, scan_emit_fn 
 		.hash_attempts = c->o->hash_attempts,
 		.baseline = bl,
 		.hooks = c->o->hooks,
+		.roots = roots,
+		.n_roots = n_roots,
 	};
 	struct scan_stats st = { 0 };
 	int r = scan_run(&so, fn, c, &st);
 
-	c->res->hashed = st.hashed;
-	c->res->bytes = st.bytes;
+	c->res->hashed += st.hashed;
+	c->res->bytes += st.bytes;
 	return r;
+}
+
+static void ctx_init(struct ctx *c, const struct engine_opts *o, engine_report_fn report,
+		     void *ud, struct engine_result *ret)
+{
+	*c = (struct ctx){ .o = o, .report = report, .ud = ud, .res = ret };
+	c->source = o->source ? o->source : "check";
+	c->run_kind = o->run_kind ? o->run_kind : "check";
+	buf_init(&c->json, 16u * 1024 * 1024);
 }
 
 int engine_init(const struct engine_opts *o, engine_report_fn report, void *ud,
 		struct engine_result *ret)
 {
-	struct ctx c = { .o = o, .report = report, .ud = ud, .res = ret, .init = true };
+	struct ctx c;
 	struct store_run run;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	buf_init(&c.json, 16u * 1024 * 1024);
+	ctx_init(&c, o, report, ud, ret);
+	c.init = true;
 	r = start_run(&c, "init", &run);
 	if (r == 0)
 		r = store_baseline_begin(o->store, o->host_id);
 	if (r == 0)
-		r = run_scan(&c, NULL, on_init_item);
+		r = run_scan(&c, NULL, on_init_item, NULL, 0);
 	if (r == 0)
 		r = store_baseline_finish(o->store, o->host_id, clock_now_ns());
 	else
@@ -518,13 +803,38 @@ static int cursor_next(void *ud, const char **p, size_t *n, struct object_state 
 	return store_cursor_next(ud, p, n, s);
 }
 
+/* Checks what is at or below path (NULL: everything the policy selects). */
+static int check_subtree(struct ctx *c, const char *path)
+{
+	struct store_cursor *cur = NULL;
+	struct scan_baseline bl;
+	size_t len = path ? strlen(path) : 0;
+	int r;
+
+	r = path ? store_cursor_new_under(c->o->store, c->o->host_id, path, len, &cur)
+		 : store_cursor_new(c->o->store, c->o->host_id, &cur);
+	if (r == 0)
+		r = store_observed_each(c->o->store, c->o->host_id, path, len, known_add, c);
+	if (r == 0) {
+		bl.next = cursor_next;
+		bl.ud = cur;
+		r = run_scan(c, &bl, on_check_item, path ? &path : NULL, path ? 1 : 0);
+	}
+	/* what the layer holds beyond the last item */
+	if (r == 0)
+		r = known_seek(c, NULL, 0, &(struct known *){ NULL });
+	if (r == 0)
+		r = store_tx_commit(c->o->store);
+	known_release(c);
+	store_cursor_free(cur);
+	return r;
+}
+
 int engine_check(const struct engine_opts *o, engine_report_fn report, void *ud,
 		 struct engine_result *ret)
 {
-	struct ctx c = { .o = o, .report = report, .ud = ud, .res = ret };
+	struct ctx c;
 	struct store_baseline_info info;
-	struct store_cursor *cur = NULL;
-	struct scan_baseline bl;
 	struct store_run run;
 	int r, status;
 
@@ -534,22 +844,277 @@ int engine_check(const struct engine_opts *o, engine_report_fn report, void *ud,
 		return r;
 	if (!info.exists || !info.complete)
 		return -ENODATA;
-	buf_init(&c.json, 16u * 1024 * 1024);
-	r = store_cursor_new(o->store, o->host_id, &cur);
-	if (r == 0)
-		r = start_run(&c, "check", &run);
-	if (r == 0) {
-		bl.next = cursor_next;
-		bl.ud = cur;
-		r = run_scan(&c, &bl, on_check_item);
-	}
+	ctx_init(&c, o, report, ud, ret);
+	r = start_run(&c, c.run_kind, &run);
+	if (r == 0 && o->n_under == 0)
+		r = check_subtree(&c, NULL);
+	for (size_t i = 0; r == 0 && i < o->n_under; i++)
+		r = check_subtree(&c, o->under[i]);
 	if (r == 0) {
 		status = (ret->added ? 1 : 0) | (ret->removed ? 2 : 0) | (ret->modified ? 4 : 0);
 		if (ret->errors)
 			status = 14;
 		r = finish_run(&c, &run, status);
 	}
-	store_cursor_free(cur);
 	buf_release(&c.json);
+	return r;
+}
+
+/* ---- the watcher's path ---- */
+
+struct pending_report {
+	enum engine_event_kind kind;
+	char uuid[UUID_STR_LEN];
+	char *path;
+	size_t path_len;
+	uint32_t changed;
+	int64_t detected_ns;
+	char *json;
+};
+
+struct engine_watch {
+	struct ctx c;
+	struct engine_opts o;
+	struct engine_result res;
+	struct store_run run;
+	struct scan_observer *ob;
+	struct pending_report *pending;
+	size_t n_pending, cap_pending;
+};
+
+int engine_watch_begin(const struct engine_opts *o, struct engine_watch **ret)
+{
+	struct engine_watch *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->o = *o;
+	w->o.run_kind = "watch";
+	ctx_init(&w->c, &w->o, NULL, NULL, &w->res);
+	r = scan_observer_new(o->hash_attempts, &w->ob);
+	if (r == 0)
+		r = start_run(&w->c, "watch", &w->run);
+	if (r < 0) {
+		scan_observer_free(w->ob);
+		buf_release(&w->c.json);
+		free(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+int64_t engine_watch_run_id(const struct engine_watch *w)
+{
+	return w->c.run_id;
+}
+
+const char *engine_watch_run_uuid(const struct engine_watch *w)
+{
+	return w->res.run_uuid;
+}
+
+static int pending_add(struct engine_watch *w, const struct engine_event *ev)
+{
+	struct pending_report *p;
+
+	if (w->n_pending == w->cap_pending) {
+		size_t n = w->cap_pending ? w->cap_pending * 2 : 64;
+		struct pending_report *nv = realloc(w->pending, n * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		w->pending = nv;
+		w->cap_pending = n;
+	}
+	p = &w->pending[w->n_pending];
+	*p = (struct pending_report){
+		.kind = ev->kind,
+		.path_len = ev->path_len,
+		.changed = ev->changed,
+		.detected_ns = ev->detected_ns,
+	};
+	memcpy(p->uuid, ev->uuid, sizeof(p->uuid));
+	p->path = strndup(ev->path, ev->path_len);
+	p->json = strdup(ev->json);
+	if (!p->path || !p->json) {
+		free(p->path);
+		free(p->json);
+		return -ENOMEM;
+	}
+	w->n_pending++;
+	return 0;
+}
+
+int engine_watch_observe(struct engine_watch *w, const char *path, size_t len,
+			 const struct engine_origin *origin)
+{
+	struct ctx *c = &w->c;
+	struct scan_item it = { .path = (char *)path, .path_len = len };
+	struct object_state obs;
+	struct engine_event ev;
+	const struct rule *rule = policy_decide(c->o->policy, path, len);
+	const struct object_state *last;
+	bool had_row = false;
+	int r, kr;
+
+	object_state_init(&it.cur);
+	object_state_init(&it.base);
+	object_state_init(&obs);
+	r = store_baseline_get(c->o->store, c->o->host_id, path, len, &it.base);
+	if (r < 0)
+		return r;
+	it.has_base = r == 1;
+	kr = store_observed_get(c->o->store, c->o->host_id, path, len, &obs);
+	if (kr < 0 && kr != -ENOENT) {
+		r = kr;
+		goto out;
+	}
+	had_row = kr != -ENOENT;
+	last = had_row ? (kr == 1 ? &obs : NULL) : it.has_base ? &it.base : NULL;
+	r = 0;
+	if (!policy_selected(rule))
+		goto out; /* not monitored (any more): nothing to say about it */
+	it.rule = rule;
+	r = scan_observe(w->ob, &it);
+	if (r < 0)
+		goto out;
+	if (it.err) {
+		w->res.errors++;
+		event_init(&ev, ENGINE_ERROR, &it, 0, rule);
+		ev.source = origin ? origin->source : NULL;
+		r = uuid7_new(ev.uuid);
+		if (r == 0)
+			r = build_json(c, &ev, origin);
+		if (r == 0)
+			r = record(c, &ev);
+		if (r == 0)
+			r = pending_add(w, &ev);
+		if (r == 0)
+			r = 1;
+		goto out;
+	}
+	r = record_change(c, &it, rule, last, had_row, origin, &ev);
+	if (r == 1) {
+		if (ev.kind == ENGINE_ADDED)
+			w->res.added++;
+		else if (ev.kind == ENGINE_REMOVED)
+			w->res.removed++;
+		else
+			w->res.modified++;
+		r = pending_add(w, &ev);
+		if (r == 0)
+			r = 1;
+	}
+out:
+	object_state_release(&it.cur);
+	object_state_release(&it.base);
+	object_state_release(&obs);
+	return r;
+}
+
+int engine_watch_flush(struct engine_watch *w, engine_report_fn report, void *ud)
+{
+	int r = store_tx_commit(w->c.o->store);
+
+	for (size_t i = 0; i < w->n_pending; i++) {
+		struct pending_report *p = &w->pending[i];
+		struct engine_event ev = {
+			.kind = p->kind,
+			.path = p->path,
+			.path_len = p->path_len,
+			.changed = p->changed,
+			.detected_ns = p->detected_ns,
+			.json = p->json,
+			.recorded = true,
+		};
+
+		memcpy(ev.uuid, p->uuid, sizeof(ev.uuid));
+		/* nothing is told before it is committed */
+		if (r == 0 && report)
+			r = report(ud, &ev);
+		free(p->path);
+		free(p->json);
+	}
+	w->n_pending = 0;
+	/* names may have changed with the files that define them */
+	scan_observer_forget_names(w->ob);
+	return r;
+}
+
+int engine_watch_gap(struct engine_watch *w, const char *reason, const char *scope,
+		     const char *detail, char uuid_out[UUID_STR_LEN])
+{
+	struct ctx *c = &w->c;
+	struct json_writer jw;
+	struct buf b;
+	char uuid[UUID_STR_LEN];
+	int64_t now = clock_now_ns();
+	int r;
+
+	r = uuid7_new(uuid);
+	if (r < 0)
+		return r;
+	buf_init(&b, 0);
+	jw_init(&jw, &b);
+	jw_obj_open(&jw);
+	jw_key(&jw, "gap");
+	jw_obj_open(&jw);
+	jw_key(&jw, "id");
+	jw_str(&jw, uuid);
+	jw_key(&jw, "host");
+	jw_str_bytes(&jw, c->o->host_name, strlen(c->o->host_name));
+	jw_key(&jw, "reason");
+	jw_str(&jw, reason);
+	jw_key(&jw, "scope");
+	jw_str_bytes(&jw, scope, strlen(scope));
+	if (detail) {
+		jw_key(&jw, "detail");
+		jw_str_bytes(&jw, detail, strlen(detail));
+	}
+	jw_key(&jw, "time");
+	json_time(&jw, now);
+	jw_key(&jw, "run");
+	jw_str(&jw, w->res.run_uuid);
+	jw_obj_close(&jw);
+	jw_obj_close(&jw);
+	r = jw.err;
+	if (r == 0)
+		r = store_gap_add(c->o->store, c->o->host_id, uuid, now, reason, scope, detail);
+	if (r == 0 && c->o->journal)
+		r = journal_append(c->o->journal, "monitor.gap", b.data, NULL);
+	if (r == 0)
+		r = store_tx_commit(c->o->store);
+	buf_release(&b);
+	if (r == 0 && uuid_out)
+		memcpy(uuid_out, uuid, UUID_STR_LEN);
+	return r;
+}
+
+int engine_watch_note(struct engine_watch *w, const char *type, const char *fields_json)
+{
+	int r = 0;
+
+	if (w->c.o->journal)
+		r = journal_append(w->c.o->journal, type, fields_json, NULL);
+	if (r == 0)
+		r = store_tx_commit(w->c.o->store);
+	return r;
+}
+
+int engine_watch_end(struct engine_watch *w, int status)
+{
+	int r;
+
+	if (!w)
+		return 0;
+	r = engine_watch_flush(w, NULL, NULL);
+	if (r == 0)
+		r = finish_run(&w->c, &w->run, status);
+	scan_observer_free(w->ob);
+	free(w->pending);
+	buf_release(&w->c.json);
+	free(w);
 	return r;
 }

@@ -4,11 +4,23 @@
  * engine_check() compares the system with it and reports each change, each object
  * that could not be examined and each object that would not hold still.
  *
+ * Two comparisons.  A *difference* is what separates an object from its baseline; a
+ * *change* is what separates it from its last known state (the observed state the
+ * store keeps for objects that left their baseline, else the baseline).  `vigil check`
+ * reports every difference (as AIDE would); the store and the journal receive each
+ * change once, with how it was detected and, when a watcher saw it, who made it.  So
+ * a file edited twice gives two changes, and a check run every hour records nothing
+ * new about a difference it already recorded.
+ *
  * Every change, error and unstable object is recorded in the store and appended to the
  * journal, and the transaction is committed, before it is reported to the caller.  A
  * run is journaled as it starts ("run.started") and ends ("run.finished", or
  * "baseline.created" for init).  The baseline itself never moves here: only
  * an authorised change may move it (later issues).
+ *
+ * The watcher's path (engine_watch_*) observes one object at a time after a kernel
+ * event and records its change the same way, in batches: observe several, then flush,
+ * which commits and only then reports.
  */
 #ifndef VIGIL_ENGINE_ENGINE_H
 #define VIGIL_ENGINE_ENGINE_H
@@ -33,6 +45,23 @@ struct engine_opts {
 	bool one_filesystem;
 	const struct scan_hooks *hooks;	/* tests only */
 	struct journal *journal;	/* NULL: nothing is journaled (tests only) */
+	/* checks: how their changes are said to be detected ("check" when NULL), the run
+	 * kind ("check" when NULL), and the subtrees to limit them to (none: all roots) */
+	const char *source;
+	const char *run_kind;
+	const char *const *under;
+	size_t n_under;
+	/* report the changes recorded rather than every difference from the baseline */
+	bool report_changes;
+};
+
+/* Who and what caused a change, as the watcher saw it (all members may be NULL). */
+struct engine_origin {
+	const char *source;		/* "fanotify", "inotify" */
+	const char *events_json;	/* JSON array of the kernel events seen, e.g. ["create"] */
+	const char *process_json;	/* ECS "process" object */
+	const char *user_json;		/* ECS "user" object */
+	int64_t event_ns;		/* when the first event was read */
 };
 
 enum engine_event_kind {
@@ -45,7 +74,12 @@ enum engine_event_kind {
 
 struct engine_event {
 	enum engine_event_kind kind;
-	const struct scan_item *item;
+	const struct scan_item *item;	/* NULL for a change reported by engine_watch_flush() */
+	const char *path;
+	size_t path_len;
+	const struct object_state *before, *after;	/* NULL: absent (or not known) */
+	bool recorded;	/* a change recorded now (not a difference recorded earlier) */
+	const char *source;	/* how it was detected, when not the run's own way */
 	uint32_t changed;	/* ENGINE_MODIFIED: the attributes that differ */
 	const struct rule *rule;	/* the deciding rule */
 	char uuid[UUID_STR_LEN];
@@ -60,6 +94,7 @@ struct engine_result {
 	int64_t started_ns, finished_ns;
 	uint64_t objects, added, removed, modified, errors, unstable, unmonitored;
 	uint64_t hashed, bytes;
+	uint64_t recorded;	/* changes recorded (differences new since the last known state) */
 };
 
 /* Replaces the baseline. Errors and unstable objects are reported; the rest is stored. */
@@ -68,6 +103,29 @@ int engine_init(const struct engine_opts *o, engine_report_fn report, void *ud,
 /* Compares with the baseline; -ENODATA when there is none (or it is incomplete). */
 int engine_check(const struct engine_opts *o, engine_report_fn report, void *ud,
 		 struct engine_result *ret);
+
+struct engine_watch;
+/* Starts a watch session: a run of kind "watch" that event-driven changes belong to. */
+int engine_watch_begin(const struct engine_opts *o, struct engine_watch **ret);
+/*
+ * Observes path after an event and records a change when it differs from its last known
+ * state.  Nothing is committed or reported until engine_watch_flush().  Returns 1 when
+ * a change (or an error) was recorded, 0 when nothing differed or the path is not
+ * monitored, or a negative errno.
+ */
+int engine_watch_observe(struct engine_watch *w, const char *path, size_t len,
+			 const struct engine_origin *origin);
+/* Commits everything observed so far, then reports each change recorded. */
+int engine_watch_flush(struct engine_watch *w, engine_report_fn report, void *ud);
+/* Records a monitoring gap (journal "monitor.gap") and commits it. */
+int engine_watch_gap(struct engine_watch *w, const char *reason, const char *scope,
+		     const char *detail, char uuid_out[UUID_STR_LEN]);
+/* Appends an entry of the daemon's own (e.g. "monitor.started") and commits it. */
+int engine_watch_note(struct engine_watch *w, const char *type, const char *fields_json);
+/* Ends the session's run (status 0 for a clean stop) and frees it. */
+int engine_watch_end(struct engine_watch *w, int status);
+int64_t engine_watch_run_id(const struct engine_watch *w);
+const char *engine_watch_run_uuid(const struct engine_watch *w);
 
 /* "added", "removed", "modified", "error", "unstable". */
 const char *engine_event_name(enum engine_event_kind k);

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -313,17 +315,18 @@ static void idcache_release(struct idcache *c)
 	c->n = 0;
 }
 
-static int set_names(struct walker *W, struct object_state *s, uint32_t attrs)
+static int set_names(struct idcache *users, struct idcache *groups, struct object_state *s,
+		     uint32_t attrs)
 {
 	const char *n;
 
 	if (attrs & ATTR_BIT(ATTR_UID)) {
-		n = idcache_get(&W->users, s->uid, false);
+		n = idcache_get(users, s->uid, false);
 		if (n && !(s->owner = strdup(n)))
 			return -ENOMEM;
 	}
 	if (attrs & ATTR_BIT(ATTR_GID)) {
-		n = idcache_get(&W->groups, s->gid, true);
+		n = idcache_get(groups, s->gid, true);
 		if (n && !(s->group = strdup(n)))
 			return -ENOMEM;
 	}
@@ -473,7 +476,7 @@ static int visit(struct walker *W, struct scan_dirref *d, const char *name,
 		r = base_take(W, path, plen, it);
 		if (r < 0)
 			goto out;
-		r = set_names(W, &it->cur, attrs);
+		r = set_names(&W->users, &W->groups, &it->cur, attrs);
 		if (r < 0)
 			goto out;
 		W->stats.objects++;
@@ -768,8 +771,13 @@ static void *walker_main(void *arg)
 	struct walker *W = arg;
 	int r = 0;
 
-	for (size_t i = 0; i < W->policy->n_roots && r >= 0; i++)
-		r = walk_root(W, W->policy->roots[i], W->policy->root_lens[i]);
+	if (W->o->n_roots) {
+		for (size_t i = 0; i < W->o->n_roots && r >= 0; i++)
+			r = walk_root(W, W->o->roots[i], strlen(W->o->roots[i]));
+	} else {
+		for (size_t i = 0; i < W->policy->n_roots && r >= 0; i++)
+			r = walk_root(W, W->policy->roots[i], W->policy->root_lens[i]);
+	}
 	if (r >= 0)
 		r = base_flush_before(W, NULL, 0);
 	if (r >= 0)
@@ -973,5 +981,163 @@ out:
 	pthread_cond_destroy(&W->cv_work);
 	pthread_cond_destroy(&W->cv_done);
 	free(W);
+	return r;
+}
+
+/* ---- one object at a time (the watcher's path) ---- */
+
+struct scan_observer {
+	struct scan_reader rd;
+	struct idcache users, groups;
+};
+
+int scan_observer_new(unsigned hash_attempts, struct scan_observer **ret)
+{
+	struct scan_observer *ob = calloc(1, sizeof(*ob));
+	int r;
+
+	if (!ob)
+		return -ENOMEM;
+	r = scan_reader_init(&ob->rd, hash_attempts, NULL);
+	if (r < 0) {
+		free(ob);
+		return r;
+	}
+	*ret = ob;
+	return 0;
+}
+
+struct scan_observer *scan_observer_free(struct scan_observer *ob)
+{
+	if (!ob)
+		return NULL;
+	scan_reader_release(&ob->rd);
+	idcache_release(&ob->users);
+	idcache_release(&ob->groups);
+	free(ob);
+	return NULL;
+}
+
+void scan_observer_forget_names(struct scan_observer *ob)
+{
+	idcache_release(&ob->users);
+	idcache_release(&ob->groups);
+}
+
+/* Opens the directory that holds path without following a symlink on the way. */
+static int open_parent_nofollow(const char *path, size_t len, size_t *ret_name_off)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_free_ char *dir = NULL;
+	size_t last = len;
+	long fd;
+
+	while (last > 0 && path[last - 1] != '/')
+		last--;
+	if (last == 0)
+		return -EINVAL;
+	dir = strndup(path, last > 1 ? last - 1 : 1);
+	if (!dir)
+		return -ENOMEM;
+	/* openat2() (Linux 5.6): one call, and RESOLVE_NO_SYMLINKS covers every component */
+	fd = syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	*ret_name_off = last;
+	return (int)fd;
+}
+
+int scan_observe(struct scan_observer *ob, struct scan_item *it)
+{
+	const struct rule *rule = it->rule;
+	uint32_t attrs = rule ? rule->attrs : ATTR_MASK_DEFAULT;
+	size_t off = 0;
+	struct statx stx;
+	int dfd, r;
+	bool root = it->path_len == 1 && it->path[0] == '/';
+
+	object_state_init(&it->cur);
+	it->has_cur = false;
+	it->err = 0;
+	if (root) {
+		dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return -errno;
+	} else {
+		dfd = open_parent_nofollow(it->path, it->path_len, &off);
+		if (dfd == -ENOENT || dfd == -ENOTDIR)
+			return 0; /* its directory is gone: so is it */
+		if (dfd < 0) {
+			it->err = dfd;
+			it->err_op = dfd == -ELOOP || dfd == -EXDEV ? "resolve" : "opendir";
+			if (dfd == -EXDEV)
+				it->err = -ELOOP;
+			return 0;
+		}
+	}
+	{
+		const char *name = root ? "." : it->path + off;
+
+		if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) < 0) {
+			r = -errno;
+			if (r != -ENOENT && r != -ENOTDIR) {
+				it->err = r;
+				it->err_op = "lstat";
+			}
+			close(dfd);
+			return 0;
+		}
+		it->has_cur = true;
+		object_state_from_statx(&it->cur, &stx);
+		it->cur.attrs = attrs & ~(ATTR_MASK_HASHES | ATTR_MASK_EXTRA | ATTR_BIT(ATTR_TARGET));
+		r = set_names(&ob->users, &ob->groups, &it->cur, attrs);
+		if (r < 0)
+			goto out;
+		if (it->cur.type == OBJ_FILE) {
+			if (attrs & (ATTR_MASK_HASHES | ATTR_MASK_EXTRA)) {
+				r = scan_read_file(&ob->rd, dfd, name, it->path, attrs,
+						   it->has_base ? &it->base : NULL,
+						   rule && rule->growing, &it->cur);
+				if (r == -ENOENT) {
+					object_state_release(&it->cur);
+					it->has_cur = false;
+				} else if (r < 0) {
+					it->err = r;
+					it->err_op = "read";
+				}
+			}
+		} else if (it->cur.type == OBJ_DIR) {
+			if (attrs & ATTR_MASK_EXTRA) {
+				int fd = root ? open_dir_at(AT_FDCWD, "/") : open_dir_at(dfd, name);
+
+				if (fd >= 0) {
+					r = scan_attr_read(fd, NULL, attrs & ATTR_MASK_EXTRA, &it->cur);
+					close(fd);
+					if (r < 0) {
+						it->err = r;
+						it->err_op = "read";
+					}
+				} else if (fd != -ENOENT) {
+					it->err = fd;
+					it->err_op = "opendir";
+				}
+			}
+		} else {
+			r = scan_read_other(dfd, name, attrs, &it->cur);
+			if (r == -ENOENT) {
+				object_state_release(&it->cur);
+				it->has_cur = false;
+			} else if (r < 0) {
+				it->err = r;
+				it->err_op = "read";
+			}
+		}
+	}
+	r = 0;
+out:
+	close(dfd);
 	return r;
 }

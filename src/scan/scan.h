@@ -65,6 +65,10 @@ struct scan_opts {
 	unsigned hash_attempts;
 	const struct scan_baseline *baseline;	/* NULL: no baseline (init) */
 	const struct scan_hooks *hooks;
+	/* walk these roots (sorted by path_cmp(), none below another) instead of the
+	 * policy's; the baseline must then hold only what is at or below them */
+	const char *const *roots;
+	size_t n_roots;
 };
 
 struct scan_stats {
@@ -83,5 +87,22 @@ struct scan_stats {
  * Returns 0 or the first fatal error; per-object errors are reported in items.
  */
 int scan_run(const struct scan_opts *o, scan_emit_fn emit, void *ud, struct scan_stats *ret);
+
+/*
+ * One object at a time, for the watcher: the same reading as a walk's (never a symlink
+ * followed, not in the path either, never a FIFO or device opened for reading).
+ */
+struct scan_observer;
+int scan_observer_new(unsigned hash_attempts, struct scan_observer **ret);
+struct scan_observer *scan_observer_free(struct scan_observer *ob);
+/* Forgets cached user and group names (after the account files changed). */
+void scan_observer_forget_names(struct scan_observer *ob);
+/*
+ * Observes it->path with it->rule's attributes (it->base, when has_base, is used for
+ * the growing-file prefix check).  On return has_cur says whether the object exists;
+ * it->err (with err_op) is set when it could not be examined.  Returns 0, or a
+ * negative errno for a failure of the observer itself (no memory).
+ */
+int scan_observe(struct scan_observer *ob, struct scan_item *it);
 
 #endif

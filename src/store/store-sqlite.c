@@ -26,6 +26,7 @@ struct store {
 	char *path;
 	sqlite3_stmt *put;
 	sqlite3_stmt *change;
+	sqlite3_stmt *obs_put, *obs_drop, *obs_get, *base_get;
 	sqlite3_stmt *j_append, *j_hash_put, *j_hash_get;
 	bool in_tx;
 	unsigned batch;
@@ -36,7 +37,10 @@ struct store_cursor {
 	sqlite3_stmt *st;
 	struct buf path;
 	struct object_state state;
+	struct buf lo, hi;	/* the key range [lo, hi), when the cursor has one */
 };
+
+static int step_done(sqlite3_stmt *st);
 
 static const char *const migrations[] = {
 	/* 1: baseline objects, runs and their changes */
@@ -103,6 +107,32 @@ static const char *const migrations[] = {
 	"  size INTEGER NOT NULL,"
 	"  time_ns INTEGER NOT NULL,"
 	"  note TEXT NOT NULL);",
+	/* 3: the last observed state of objects that left the baseline, how each change
+	 * was detected, and monitoring gaps */
+	"CREATE TABLE observed ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  kind INTEGER NOT NULL,"
+	"  key BLOB NOT NULL,"
+	"  present INTEGER NOT NULL,"
+	"  attrs INTEGER NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL, ino INTEGER NOT NULL, dev INTEGER NOT NULL,"
+	"  nlink INTEGER NOT NULL, rdev INTEGER NOT NULL,"
+	"  mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, flags INTEGER NOT NULL,"
+	"  owner TEXT, grp TEXT, hashes BLOB, target BLOB, xattrs BLOB,"
+	"  acl TEXT, selinux TEXT, caps TEXT,"
+	"  PRIMARY KEY (host_id, kind, key)) WITHOUT ROWID;"
+	"ALTER TABLE changes ADD COLUMN source TEXT NOT NULL DEFAULT 'check';"
+	"CREATE INDEX changes_by_time ON changes(host_id, detected_ns);"
+	"CREATE TABLE gaps ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  time_ns INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  scope TEXT NOT NULL,"
+	"  detail TEXT);",
 };
 
 static int sql_err(int rc)
@@ -289,6 +319,10 @@ struct store *store_close(struct store *s)
 		exec(s->db, "ROLLBACK");
 	sqlite3_finalize(s->put);
 	sqlite3_finalize(s->change);
+	sqlite3_finalize(s->obs_put);
+	sqlite3_finalize(s->obs_drop);
+	sqlite3_finalize(s->obs_get);
+	sqlite3_finalize(s->base_get);
 	sqlite3_finalize(s->j_append);
 	sqlite3_finalize(s->j_hash_put);
 	sqlite3_finalize(s->j_hash_get);
@@ -450,12 +484,18 @@ int store_baseline_begin(struct store *s, int64_t host)
 	r = tx_begin(s);
 	if (r < 0)
 		return r;
-	r = prepare(s->db, "DELETE FROM objects WHERE host_id = ?1", &st);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, host);
-		rc = sqlite3_step(st);
-		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
-		sqlite3_finalize(st);
+	/* a new baseline replaces the old one and everything observed against it */
+	for (int i = 0; i < 2 && r == 0; i++) {
+		r = prepare(s->db,
+			    i == 0 ? "DELETE FROM objects WHERE host_id = ?1"
+				   : "DELETE FROM observed WHERE host_id = ?1",
+			    &st);
+		if (r == 0) {
+			sqlite3_bind_int64(st, 1, host);
+			rc = sqlite3_step(st);
+			r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+			sqlite3_finalize(st);
+		}
 	}
 	if (r == 0)
 		r = prepare(s->db, "INSERT INTO baselines(host_id, state, created_ns, objects) "
@@ -551,12 +591,43 @@ static void bind_blob_or_null(sqlite3_stmt *st, int i, const struct blob *b)
 		sqlite3_bind_null(st, i);
 }
 
+/* Binds the state's columns (attrs .. caps) from parameter i on; hashes points to a
+ * buffer that must outlive the step. */
+static void bind_state(sqlite3_stmt *st, int i, const struct object_state *o, uint8_t hashes[192])
+{
+	size_t hn = pack_hashes(o, hashes);
+
+	sqlite3_bind_int64(st, i, o->attrs);
+	sqlite3_bind_int(st, i + 1, o->type);
+	sqlite3_bind_int64(st, i + 2, o->mode);
+	sqlite3_bind_int64(st, i + 3, o->uid);
+	sqlite3_bind_int64(st, i + 4, o->gid);
+	sqlite3_bind_int64(st, i + 5, (int64_t)o->size);
+	sqlite3_bind_int64(st, i + 6, (int64_t)o->ino);
+	sqlite3_bind_int64(st, i + 7, (int64_t)o->dev);
+	sqlite3_bind_int64(st, i + 8, (int64_t)o->nlink);
+	sqlite3_bind_int64(st, i + 9, (int64_t)o->rdev);
+	sqlite3_bind_int64(st, i + 10, o->mtime_ns);
+	sqlite3_bind_int64(st, i + 11, o->ctime_ns);
+	sqlite3_bind_int64(st, i + 12, o->flags);
+	bind_text_or_null(st, i + 13, o->owner);
+	bind_text_or_null(st, i + 14, o->group);
+	if (hn)
+		sqlite3_bind_blob(st, i + 15, hashes, (int)hn, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i + 15);
+	bind_blob_or_null(st, i + 16, &o->target);
+	bind_blob_or_null(st, i + 17, &o->xattrs);
+	bind_text_or_null(st, i + 18, o->acl);
+	bind_text_or_null(st, i + 19, o->selinux);
+	bind_text_or_null(st, i + 20, o->caps);
+}
+
 int store_baseline_put(struct store *s, int64_t host, const char *path, size_t len,
 		       const struct object_state *o)
 {
 	sqlite3_stmt *st = s->put;
 	uint8_t hashes[192];
-	size_t hn;
 	char stack[512];
 	char *key = len <= sizeof(stack) ? stack : malloc(len);
 	int rc, r;
@@ -569,34 +640,10 @@ int store_baseline_put(struct store *s, int64_t host, const char *path, size_t l
 	r = tx_begin(s);
 	if (r < 0)
 		goto out;
-	hn = pack_hashes(o, hashes);
 	sqlite3_bind_int64(st, 1, host);
 	sqlite3_bind_int(st, 2, OBJ_KIND_FILE);
 	sqlite3_bind_blob(st, 3, key, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, o->attrs);
-	sqlite3_bind_int(st, 5, o->type);
-	sqlite3_bind_int64(st, 6, o->mode);
-	sqlite3_bind_int64(st, 7, o->uid);
-	sqlite3_bind_int64(st, 8, o->gid);
-	sqlite3_bind_int64(st, 9, (int64_t)o->size);
-	sqlite3_bind_int64(st, 10, (int64_t)o->ino);
-	sqlite3_bind_int64(st, 11, (int64_t)o->dev);
-	sqlite3_bind_int64(st, 12, (int64_t)o->nlink);
-	sqlite3_bind_int64(st, 13, (int64_t)o->rdev);
-	sqlite3_bind_int64(st, 14, o->mtime_ns);
-	sqlite3_bind_int64(st, 15, o->ctime_ns);
-	sqlite3_bind_int64(st, 16, o->flags);
-	bind_text_or_null(st, 17, o->owner);
-	bind_text_or_null(st, 18, o->group);
-	if (hn)
-		sqlite3_bind_blob(st, 19, hashes, (int)hn, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 19);
-	bind_blob_or_null(st, 20, &o->target);
-	bind_blob_or_null(st, 21, &o->xattrs);
-	bind_text_or_null(st, 22, o->acl);
-	bind_text_or_null(st, 23, o->selinux);
-	bind_text_or_null(st, 24, o->caps);
+	bind_state(st, 4, o, hashes);
 	/* every parameter is bound on every call: no need to clear them */
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -712,7 +759,28 @@ static int row_to_state(sqlite3_stmt *st, struct object_state *o)
 	return 0;
 }
 
+/* The key range of path and everything below it: [key(path), key(path) 0x01). */
+static int key_range(struct buf *lo, struct buf *hi, const char *path, size_t len)
+{
+	int r;
+
+	if (len == 1 && path[0] == '/')
+		len = 0; /* "/" is every key; its own key is the single 0 byte, the smallest */
+	r = key_from_path(lo, path, len);
+	if (r == 0)
+		r = key_from_path(hi, path, len);
+	if (r == 0)
+		r = buf_putc(hi, '\x01');
+	return r;
+}
+
 int store_cursor_new(struct store *s, int64_t host, struct store_cursor **ret)
+{
+	return store_cursor_new_under(s, host, NULL, 0, ret);
+}
+
+int store_cursor_new_under(struct store *s, int64_t host, const char *path, size_t len,
+			   struct store_cursor **ret)
 {
 	struct store_cursor *c = calloc(1, sizeof(*c));
 	int r;
@@ -720,17 +788,28 @@ int store_cursor_new(struct store *s, int64_t host, struct store_cursor **ret)
 	if (!c)
 		return -ENOMEM;
 	buf_init(&c->path, SIZE_MAX / 2);
-	r = open_db(s->path, true, false, &c->db);
+	buf_init(&c->lo, SIZE_MAX / 2);
+	buf_init(&c->hi, SIZE_MAX / 2);
+	r = path ? key_range(&c->lo, &c->hi, path, len) : 0;
+	if (r == 0)
+		r = open_db(s->path, true, false, &c->db);
 	if (r == 0)
 		r = sql_err(sqlite3_prepare_v2(c->db,
-					       "SELECT " OBJ_COLUMNS " FROM objects WHERE host_id = ?1"
-					       " AND kind = 1 ORDER BY key",
+					       path ? "SELECT " OBJ_COLUMNS " FROM objects WHERE"
+						      " host_id = ?1 AND kind = 1 AND key >= ?2"
+						      " AND key < ?3 ORDER BY key"
+						    : "SELECT " OBJ_COLUMNS " FROM objects WHERE"
+						      " host_id = ?1 AND kind = 1 ORDER BY key",
 					       -1, &c->st, NULL));
 	if (r < 0) {
 		store_cursor_free(c);
 		return r;
 	}
 	sqlite3_bind_int64(c->st, 1, host);
+	if (path) {
+		sqlite3_bind_blob(c->st, 2, c->lo.data, (int)c->lo.len, SQLITE_STATIC);
+		sqlite3_bind_blob(c->st, 3, c->hi.data, (int)c->hi.len, SQLITE_STATIC);
+	}
 	*ret = c;
 	return 0;
 }
@@ -773,23 +852,28 @@ struct store_cursor *store_cursor_free(struct store_cursor *c)
 	sqlite3_finalize(c->st);
 	sqlite3_close(c->db);
 	buf_release(&c->path);
+	buf_release(&c->lo);
+	buf_release(&c->hi);
 	free(c);
 	return NULL;
 }
 
-int store_baseline_get(struct store *s, int64_t host, const char *path, size_t len,
-		       struct object_state *ret)
+/* Runs a cached point query (host ?1, key ?2) and decodes the row from column 1 on.
+ * Returns 1 with ret filled, 0 when there is no row, or a negative errno; *col0 gets
+ * column 0 when asked. */
+static int get_state(struct store *s, sqlite3_stmt **slot, const char *sql, int64_t host,
+		     const char *path, size_t len, struct object_state *ret, int64_t *col0)
 {
-	sqlite3_stmt *st = NULL;
 	struct buf key;
+	sqlite3_stmt *st;
 	int rc, r;
 
+	r = prepare_once(s, slot, sql);
+	if (r < 0)
+		return r;
+	st = *slot;
 	buf_init(&key, SIZE_MAX / 2);
 	r = key_from_path(&key, path, len);
-	if (r == 0)
-		r = prepare(s->db, "SELECT " OBJ_COLUMNS " FROM objects WHERE host_id = ?1 AND"
-				   " kind = 1 AND key = ?2",
-			    &st);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, host);
@@ -797,6 +881,8 @@ int store_baseline_get(struct store *s, int64_t host, const char *path, size_t l
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		object_state_init(ret);
+		if (col0)
+			*col0 = sqlite3_column_int64(st, 0);
 		r = row_to_state(st, ret);
 		if (r < 0)
 			object_state_release(ret);
@@ -805,9 +891,150 @@ int store_baseline_get(struct store *s, int64_t host, const char *path, size_t l
 	} else {
 		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 out:
 	buf_release(&key);
+	return r;
+}
+
+int store_baseline_get(struct store *s, int64_t host, const char *path, size_t len,
+		       struct object_state *ret)
+{
+	return get_state(s, &s->base_get,
+			 "SELECT " OBJ_COLUMNS " FROM objects WHERE host_id = ?1 AND kind = 1 AND"
+			 " key = ?2",
+			 host, path, len, ret, NULL);
+}
+
+/* ---- the observed layer ---- */
+
+int store_observed_get(struct store *s, int64_t host, const char *path, size_t len,
+		       struct object_state *ret)
+{
+	int64_t present = 0;
+	int r;
+
+	r = get_state(s, &s->obs_get,
+		      "SELECT present, attrs, type, mode, uid, gid, size, ino, dev, nlink, rdev,"
+		      " mtime_ns, ctime_ns, flags, owner, grp, hashes, target, xattrs, acl,"
+		      " selinux, caps FROM observed WHERE host_id = ?1 AND kind = 1 AND key = ?2",
+		      host, path, len, ret, &present);
+	if (r == 0)
+		return -ENOENT;
+	if (r == 1 && !present) {
+		object_state_release(ret);
+		return 0;
+	}
+	return r;
+}
+
+int store_observed_put(struct store *s, int64_t host, const char *path, size_t len,
+		       const struct object_state *o)
+{
+	static const struct object_state none = { 0 };
+	uint8_t hashes[192];
+	struct buf key;
+	int r;
+
+	r = prepare_once(s, &s->obs_put,
+			 "INSERT OR REPLACE INTO observed(host_id, kind, key, present, attrs, type,"
+			 " mode, uid, gid, size, ino, dev, nlink, rdev, mtime_ns, ctime_ns, flags,"
+			 " owner, grp, hashes, target, xattrs, acl, selinux, caps) VALUES (?1, 1,"
+			 " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+			 " ?18, ?19, ?20, ?21, ?22, ?23, ?24)");
+	if (r < 0)
+		return r;
+	buf_init(&key, SIZE_MAX / 2);
+	r = key_from_path(&key, path, len);
+	if (r == 0)
+		r = tx_begin(s);
+	if (r == 0) {
+		sqlite3_bind_int64(s->obs_put, 1, host);
+		sqlite3_bind_blob(s->obs_put, 2, key.data, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int(s->obs_put, 3, o != NULL);
+		bind_state(s->obs_put, 4, o ? o : &none, hashes);
+		r = step_done(s->obs_put);
+	}
+	buf_release(&key);
+	return r;
+}
+
+int store_observed_drop(struct store *s, int64_t host, const char *path, size_t len)
+{
+	struct buf key;
+	int r;
+
+	r = prepare_once(s, &s->obs_drop,
+			 "DELETE FROM observed WHERE host_id = ?1 AND kind = 1 AND key = ?2");
+	if (r < 0)
+		return r;
+	buf_init(&key, SIZE_MAX / 2);
+	r = key_from_path(&key, path, len);
+	if (r == 0)
+		r = tx_begin(s);
+	if (r == 0) {
+		sqlite3_bind_int64(s->obs_drop, 1, host);
+		sqlite3_bind_blob(s->obs_drop, 2, key.data, (int)len, SQLITE_STATIC);
+		r = step_done(s->obs_drop);
+	}
+	buf_release(&key);
+	return r;
+}
+
+int store_observed_each(struct store *s, int64_t host, const char *path, size_t len,
+			int (*fn)(void *ud, const char *path, size_t len,
+				  const struct object_state *st),
+			void *ud)
+{
+	struct buf lo, hi, p;
+	struct object_state o;
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	buf_init(&lo, SIZE_MAX / 2);
+	buf_init(&hi, SIZE_MAX / 2);
+	buf_init(&p, SIZE_MAX / 2);
+	object_state_init(&o);
+	r = key_range(&lo, &hi, path ? path : "/", path ? len : 1);
+	if (r == 0)
+		r = prepare(s->db,
+			    "SELECT key, attrs, type, mode, uid, gid, size, ino, dev, nlink, rdev,"
+			    " mtime_ns, ctime_ns, flags, owner, grp, hashes, target, xattrs, acl,"
+			    " selinux, caps, present FROM observed WHERE host_id = ?1 AND kind = 1"
+			    " AND key >= ?2 AND key < ?3 ORDER BY key",
+			    &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_blob(st, 2, lo.data, (int)lo.len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, hi.data, (int)hi.len, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		bool present = sqlite3_column_int(st, 22);
+
+		buf_reset(&p);
+		r = buf_append(&p, k, (size_t)n);
+		if (r < 0)
+			break;
+		for (int i = 0; i < n; i++)
+			if (p.data[i] == '\0')
+				p.data[i] = '/';
+		r = row_to_state(st, &o);
+		if (r == 0)
+			r = fn(ud, p.data, p.len, present ? &o : NULL);
+		object_state_release(&o);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sql_err(rc);
+out:
+	sqlite3_finalize(st);
+	buf_release(&lo);
+	buf_release(&hi);
+	buf_release(&p);
 	return r;
 }
 
@@ -838,7 +1065,7 @@ int store_run_begin(struct store *s, int64_t host, const struct store_run *run, 
 
 int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *uuid,
 		     const char *path, size_t len, const char *change, uint32_t attrs,
-		     int64_t detected_ns, const char *event_json)
+		     int64_t detected_ns, const char *source, const char *event_json)
 {
 	struct buf key;
 	sqlite3_stmt *st;
@@ -846,7 +1073,7 @@ int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *
 
 	r = prepare_once(s, &s->change,
 			 "INSERT INTO changes(uuid, run_id, host_id, kind, key, change, attrs,"
-			 " detected_ns, event) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)");
+			 " detected_ns, event, source) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9)");
 	if (r < 0)
 		return r;
 	st = s->change;
@@ -864,6 +1091,7 @@ int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *
 		sqlite3_bind_int64(st, 6, attrs);
 		sqlite3_bind_int64(st, 7, detected_ns);
 		sqlite3_bind_text(st, 8, event_json, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, source, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -900,6 +1128,115 @@ int store_run_finish(struct store *s, int64_t run_id, const struct store_run *ru
 	if (r == 0)
 		r = tx_commit(s);
 	return r;
+}
+
+int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t after_id,
+		       int (*fn)(void *ud, const struct store_change_row *c), void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db,
+		    "SELECT id, uuid, detected_ns, change, source, event FROM changes WHERE"
+		    " host_id = ?1 AND detected_ns >= ?2 AND id > ?3 ORDER BY id",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_int64(st, 2, since_ns);
+	sqlite3_bind_int64(st, 3, after_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_change_row c = {
+			.id = sqlite3_column_int64(st, 0),
+			.uuid = (const char *)sqlite3_column_text(st, 1),
+			.detected_ns = sqlite3_column_int64(st, 2),
+			.change = (const char *)sqlite3_column_text(st, 3),
+			.source = (const char *)sqlite3_column_text(st, 4),
+			.event_json = (const char *)sqlite3_column_text(st, 5),
+		};
+
+		r = fn(ud, &c);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sql_err(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_run_last(struct store *s, int64_t host, const char *kind, int full,
+		   struct store_run_info *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = prepare(s->db,
+		    "SELECT uuid, started_ns, coalesce(finished_ns, 0), coalesce(status, -1) FROM"
+		    " runs WHERE host_id = ?1 AND kind = ?2 AND (?3 < 0 OR full = ?3) AND"
+		    " finished_ns IS NOT NULL ORDER BY id DESC LIMIT 1",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, full);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(ret->uuid, sizeof(ret->uuid), "%s", (const char *)sqlite3_column_text(st, 0));
+		ret->started_ns = sqlite3_column_int64(st, 1);
+		ret->finished_ns = sqlite3_column_int64(st, 2);
+		ret->status = sqlite3_column_int(st, 3);
+		r = 1;
+	} else {
+		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_gap_add(struct store *s, int64_t host, const char *uuid, int64_t time_ns,
+		  const char *reason, const char *scope, const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = tx_begin(s);
+	if (r == 0)
+		r = prepare(s->db,
+			    "INSERT INTO gaps(uuid, host_id, time_ns, reason, scope, detail) VALUES"
+			    " (?1, ?2, ?3, ?4, ?5, ?6)",
+			    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, host);
+	sqlite3_bind_int64(st, 3, time_ns);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, scope, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 6, detail);
+	r = step_done(st);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_gap_count(struct store *s, int64_t host, const char *reason, uint64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = prepare(s->db,
+		    "SELECT count(*) FROM gaps WHERE host_id = ?1 AND (?2 IS NULL OR reason = ?2)",
+		    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	bind_text_or_null(st, 2, reason);
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : sql_err(rc);
 }
 
 /* ---- explicit transactions ---- */

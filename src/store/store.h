@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "base/object.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_DB_NAME "vigil.db"
 
 struct store;
@@ -69,6 +69,9 @@ void store_baseline_abort(struct store *s);
  * out, leaving it initialised), 0 at the end, or a negative errno.
  */
 int store_cursor_new(struct store *s, int64_t host, struct store_cursor **ret);
+/* The same, limited to path and what is below it. */
+int store_cursor_new_under(struct store *s, int64_t host, const char *path, size_t len,
+			   struct store_cursor **ret);
 int store_cursor_next(struct store_cursor *c, const char **ret_path, size_t *ret_len,
 		      struct object_state **ret_state);
 struct store_cursor *store_cursor_free(struct store_cursor *c);
@@ -76,6 +79,26 @@ struct store_cursor *store_cursor_free(struct store_cursor *c);
 /* The baseline state of one object: 1 found, 0 not found, or a negative errno. */
 int store_baseline_get(struct store *s, int64_t host, const char *path, size_t len,
 		       struct object_state *ret);
+
+/*
+ * The observed layer: the last state recorded for an object whose observation differs
+ * from its baseline (a change was recorded and the baseline did not move).  A change
+ * is a difference from the last known state: the observed state when there is one,
+ * else the baseline.  An object back at its baseline has no observed row.
+ */
+/* 1 present (ret filled), 0 observed absent, -ENOENT no observation, or a negative errno. */
+int store_observed_get(struct store *s, int64_t host, const char *path, size_t len,
+		       struct object_state *ret);
+/* Records the observed state (st NULL: the object was observed absent). */
+int store_observed_put(struct store *s, int64_t host, const char *path, size_t len,
+		       const struct object_state *st);
+int store_observed_drop(struct store *s, int64_t host, const char *path, size_t len);
+/* Calls fn for every observation at or below path (NULL: all), in key order; st is
+ * NULL for an object observed absent. */
+int store_observed_each(struct store *s, int64_t host, const char *path, size_t len,
+			int (*fn)(void *ud, const char *path, size_t len,
+				  const struct object_state *st),
+			void *ud);
 
 struct store_run {
 	char uuid[37];
@@ -89,10 +112,40 @@ struct store_run {
 
 /* Records a run's start and opens the transaction its changes go into. */
 int store_run_begin(struct store *s, int64_t host, const struct store_run *run, int64_t *ret_id);
-/* Records one detected change: change is "added", "removed" or "modified". */
+/* Records one detected change: change is "added", "removed" or "modified"; source says
+ * how it was detected ("check", "fanotify", "inotify", "rescan"). */
 int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *uuid,
 		     const char *path, size_t len, const char *change, uint32_t attrs,
-		     int64_t detected_ns, const char *event_json);
+		     int64_t detected_ns, const char *source, const char *event_json);
+
+struct store_change_row {
+	int64_t id;
+	const char *uuid;
+	int64_t detected_ns;
+	const char *change;
+	const char *source;
+	const char *event_json;	/* the change as one ECS JSON object */
+};
+/* Calls fn for the host's changes detected at or after since_ns with an id above
+ * after_id, in the order they were recorded.  Strings are valid during the call only. */
+int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t after_id,
+		       int (*fn)(void *ud, const struct store_change_row *c), void *ud);
+
+struct store_run_info {
+	char uuid[37];
+	int64_t started_ns, finished_ns;
+	int status;
+};
+/* The last finished run of kind (full: 1, 0, or -1 for either): 1 found, 0 none. */
+int store_run_last(struct store *s, int64_t host, const char *kind, int full,
+		   struct store_run_info *ret);
+
+/* Records a monitoring gap (reason: "overflow", "resolve", "restart", ...) inside the
+ * open transaction. */
+int store_gap_add(struct store *s, int64_t host, const char *uuid, int64_t time_ns,
+		  const char *reason, const char *scope, const char *detail);
+/* How many gaps of reason (NULL: any) the host has had. */
+int store_gap_count(struct store *s, int64_t host, const char *reason, uint64_t *ret);
 /* Records the run's end and commits its changes. */
 int store_run_finish(struct store *s, int64_t run_id, const struct store_run *run);
 
