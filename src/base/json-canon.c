@@ -428,56 +428,93 @@ static int skip_value(struct parser *p)
 	return depth == 0 ? 0 : -EINVAL;
 }
 
-int json_top_string(const char *text, size_t n, const char *key, char *out, size_t size)
+/* Positions p on the value of member key (key_len bytes) of the object at p. */
+static int find_member(struct parser *p, const char *key, size_t kl)
 {
-	struct parser p = { .s = text, .n = n };
-	size_t kl = strlen(key);
-
-	ws(&p);
-	if (p.i >= p.n || p.s[p.i] != '{')
+	ws(p);
+	if (p->i >= p->n || p->s[p->i] != '{')
 		return -EINVAL;
-	p.i++;
+	p->i++;
 	for (;;) {
 		size_t ks, ke;
 		int r;
 
-		ws(&p);
-		if (p.i < p.n && p.s[p.i] == '}')
+		ws(p);
+		if (p->i < p->n && p->s[p->i] == '}')
 			return -ENOENT;
-		if (p.i >= p.n || p.s[p.i] != '"')
+		if (p->i >= p->n || p->s[p->i] != '"')
 			return -EINVAL;
-		ks = p.i + 1;
+		ks = p->i + 1;
 		ke = ks;
-		while (ke < p.n && p.s[ke] != '"' && p.s[ke] != '\\')
+		while (ke < p->n && p->s[ke] != '"' && p->s[ke] != '\\')
 			ke++;
-		if (ke >= p.n || p.s[ke] != '"')
+		if (ke >= p->n || p->s[ke] != '"')
 			return -EINVAL; /* keys Vigil writes need no escapes */
-		p.i = ke + 1;
-		ws(&p);
-		if (p.i >= p.n || p.s[p.i] != ':')
+		p->i = ke + 1;
+		ws(p);
+		if (p->i >= p->n || p->s[p->i] != ':')
 			return -EINVAL;
-		p.i++;
-		ws(&p);
-		if (ke - ks == kl && memcmp(p.s + ks, key, kl) == 0 && p.i < p.n && p.s[p.i] == '"') {
-			size_t vs = p.i + 1, ve = vs;
-
-			while (ve < p.n && p.s[ve] != '"' && p.s[ve] != '\\')
-				ve++;
-			if (ve >= p.n || p.s[ve] != '"')
-				return -ENOENT;
-			if (ve - vs >= size)
-				return -E2BIG;
-			memcpy(out, p.s + vs, ve - vs);
-			out[ve - vs] = '\0';
+		p->i++;
+		ws(p);
+		if (ke - ks == kl && memcmp(p->s + ks, key, kl) == 0)
 			return 0;
-		}
-		r = skip_value(&p);
+		r = skip_value(p);
 		if (r < 0)
 			return r;
-		ws(&p);
-		if (p.i < p.n && p.s[p.i] == ',')
-			p.i++;
+		ws(p);
+		if (p->i < p->n && p->s[p->i] == ',')
+			p->i++;
 	}
+}
+
+int json_path_string(const char *text, size_t n, const char *path, char *out, size_t size)
+{
+	struct parser p = { .s = text, .n = n };
+
+	for (;;) {
+		const char *dot = strchr(path, '.');
+		size_t kl = dot ? (size_t)(dot - path) : strlen(path);
+		int r = find_member(&p, path, kl);
+
+		if (r < 0)
+			return r;
+		if (!dot)
+			break;
+		path = dot + 1;
+	}
+	if (p.i < p.n && p.s[p.i] == '"') {
+		size_t vs = p.i + 1, ve = vs;
+
+		while (ve < p.n && p.s[ve] != '"' && p.s[ve] != '\\')
+			ve++;
+		if (ve >= p.n || p.s[ve] != '"')
+			return -ENOENT;
+		if (ve - vs >= size)
+			return -E2BIG;
+		memcpy(out, p.s + vs, ve - vs);
+		out[ve - vs] = '\0';
+		return 0;
+	}
+	/* a whole number is given as its digits */
+	if (p.i < p.n && (p.s[p.i] == '-' || (p.s[p.i] >= '0' && p.s[p.i] <= '9'))) {
+		size_t vs = p.i, ve = vs + 1;
+
+		while (ve < p.n && p.s[ve] >= '0' && p.s[ve] <= '9')
+			ve++;
+		if (ve - vs >= size)
+			return -E2BIG;
+		memcpy(out, p.s + vs, ve - vs);
+		out[ve - vs] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int json_top_string(const char *text, size_t n, const char *key, char *out, size_t size)
+{
+	if (strchr(key, '.'))
+		return -ENOENT;
+	return json_path_string(text, n, key, out, size);
 }
 
 int json_canonicalize(const char *text, size_t n, struct buf *out)

@@ -26,5 +26,8 @@ int json_canonicalize(const char *text, size_t n, struct buf *out);
  * -EINVAL (not an object), -E2BIG (does not fit).
  */
 int json_top_string(const char *text, size_t n, const char *key, char *out, size_t size);
+/* The same for a member reached through nested objects, named "a.b.c"; a whole number
+ * member is given as its digits. */
+int json_path_string(const char *text, size_t n, const char *path, char *out, size_t size);
 
 #endif

@@ -35,6 +35,7 @@ struct cli {
 	const char *config_path;	/* --config, NULL if not given */
 	const char *rules_dir;		/* --rules */
 	const char *state_dir;		/* --state-dir */
+	const char *runtime_dir;	/* --runtime-dir */
 	bool json;
 	int verbosity;			/* -1 quiet, 0 normal, 1+ verbose */
 	/* command options */
@@ -42,6 +43,7 @@ struct cli {
 	long lines;			/* journal tail -n */
 	const char *from_export, *key_file;
 	const char *from, *to;		/* RFC 3339 */
+	const char *since;		/* changes --since */
 	long long index, size, old_size, new_size;	/* -1: not given */
 	/* loaded state */
 	struct settings settings;
@@ -72,10 +74,14 @@ int cli_journal_config(struct cli *c);
 int cli_journal_finish(struct cli *c);
 void cli_release(struct cli *c);
 const char *cli_state_dir(const struct cli *c);
+const char *cli_runtime_dir(const struct cli *c);
 
 int cmd_config_check(struct cli *c, int argc, char **argv);
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_journal(struct cli *c, int argc, char **argv);
+int cmd_daemon(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_changes(struct cli *c, int argc, char **argv);
 
 #endif

@@ -29,12 +29,16 @@ static const char usage_text[] =
 	"  journal consistency --old S1 [--new S2]\n"
 	"  journal export [--from T] [--to T] DIR\n"
 	"  journal purge [--dry-run]           remove bodies past retention\n"
+	"  daemon              watch in real time (foreground)\n"
+	"  status              the running daemon's state, else the store's\n"
+	"  changes [--since T] [--follow]      recorded changes\n"
 	"  help                show this help\n"
 	"\n"
 	"Options:\n"
 	"  --config FILE       settings file (default " DEFAULT_CONFIG ")\n"
 	"  --rules DIR         rules directory (default from settings, else " DEFAULT_RULES ")\n"
 	"  --state-dir DIR     state directory (default " DEFAULT_STATE ")\n"
+	"  --runtime-dir DIR   the daemon's control socket directory (default /run/vigil)\n"
 	"  --json              JSON Lines output\n"
 	"  -q, --quiet         only errors\n"
 	"  -v, --verbose       debug messages\n"
@@ -50,7 +54,7 @@ static const char usage_text[] =
 enum {
 	OPT_CONFIG = 256, OPT_RULES, OPT_STATE, OPT_JSON, OPT_VERSION, OPT_FULL, OPT_QUICK,
 	OPT_FORCE, OPT_FOLLOW, OPT_FROM_EXPORT, OPT_KEY, OPT_INDEX, OPT_SIZE, OPT_OLD, OPT_NEW,
-	OPT_FROM, OPT_TO, OPT_DRY_RUN,
+	OPT_FROM, OPT_TO, OPT_DRY_RUN, OPT_RUNTIME, OPT_SINCE,
 };
 
 static const struct option options[] = {
@@ -75,6 +79,8 @@ static const struct option options[] = {
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "runtime-dir", required_argument, NULL, OPT_RUNTIME },
+	{ "since", required_argument, NULL, OPT_SINCE },
 	{ 0 },
 };
 
@@ -90,6 +96,9 @@ static const struct command commands[] = {
 	{ "init", NULL, cmd_init, false, true },
 	{ "check", NULL, cmd_check, true, false },
 	{ "journal", NULL, cmd_journal, false, false },
+	{ "daemon", NULL, cmd_daemon, false, false },
+	{ "status", NULL, cmd_status, false, false },
+	{ "changes", NULL, cmd_changes, false, false },
 };
 
 /* A non-negative whole number option, or -2 (reported) when malformed. */
@@ -121,6 +130,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STATE:
 			c.state_dir = optarg;
+			break;
+		case OPT_RUNTIME:
+			c.runtime_dir = optarg;
+			break;
+		case OPT_SINCE:
+			c.since = optarg;
 			break;
 		case OPT_JSON:
 			c.json = true;
@@ -224,9 +239,12 @@ int main(int argc, char **argv)
 		return log_error(EXIT_USAGE, "--full and --quick exclude each other");
 	if (c.force && !cmd->takes_force)
 		return log_error(EXIT_USAGE, "--force goes with 'init' only");
+	if (c.since && cmd->fn != cmd_changes)
+		return log_error(EXIT_USAGE, "--since goes with 'changes' only");
 	if (cmd->fn != cmd_journal &&
-	    (c.follow || c.dry_run || c.from_export || c.key_file || c.from || c.to ||
-	     c.lines >= 0 || c.index >= 0 || c.size >= 0 || c.old_size >= 0 || c.new_size >= 0))
+	    ((c.follow && cmd->fn != cmd_changes) || c.dry_run || c.from_export || c.key_file ||
+	     c.from || c.to || c.lines >= 0 || c.index >= 0 || c.size >= 0 || c.old_size >= 0 ||
+	     c.new_size >= 0))
 		return log_error(EXIT_USAGE, "that option goes with 'journal' subcommands only");
 	if (hash_global_init() < 0)
 		return log_error(EXIT_FAILURE_, "OpenSSL lacks a required digest");

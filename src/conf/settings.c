@@ -24,6 +24,12 @@ void settings_init(struct settings *s)
 	s->hash_attempts = 3;
 	s->checkpoint_interval = 3600;
 	s->retention_days = SETTINGS_RETENTION_MIN;
+	s->watch_mode = WATCH_MODE_AUTO;
+	s->quick_interval = 3600;
+	s->full_interval = 86400;
+	s->settle_ms = 20;
+	s->max_delay_ms = 1000;
+	s->max_pending = 65536;
 }
 
 void settings_release(struct settings *s)
@@ -33,13 +39,14 @@ void settings_release(struct settings *s)
 	free(s->rules_dir);
 	free(s->journal_key);
 	free(s->journal_origin);
+	free(s->runtime_dir);
 	for (size_t i = 0; i < s->n_files; i++)
 		free(s->files[i]);
 	free(s->files);
 	settings_init(s);
 }
 
-enum key_type { K_STRING, K_PATH, K_UINT, K_BOOL, K_LEVEL };
+enum key_type { K_STRING, K_PATH, K_UINT, K_BOOL, K_LEVEL, K_MODE };
 
 struct key_def {
 	const char *section;
@@ -63,6 +70,14 @@ static const struct key_def keys[] = {
 	{ "journal", "checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 7 * 86400 },
 	{ "journal", "retention_days", K_UINT, OFF(retention_days), SETTINGS_RETENTION_MIN,
 	  100 * 366 },
+	{ "daemon", "mode", K_MODE, OFF(watch_mode), 0, 0 },
+	{ "daemon", "runtime_dir", K_PATH, OFF(runtime_dir), 0, 0 },
+	/* DET-04: no selected object may go longer than 7 days without a full comparison */
+	{ "daemon", "quick_interval", K_UINT, OFF(quick_interval), 60, 7 * 86400 },
+	{ "daemon", "full_interval", K_UINT, OFF(full_interval), 60, 7 * 86400 },
+	{ "daemon", "settle_ms", K_UINT, OFF(settle_ms), 0, 10000 },
+	{ "daemon", "max_delay_ms", K_UINT, OFF(max_delay_ms), 1, 60000 },
+	{ "daemon", "max_pending", K_UINT, OFF(max_pending), 16, 16u * 1024 * 1024 },
 };
 
 static bool section_known(const char *s, size_t n)
@@ -126,6 +141,18 @@ static int set_value(struct settings *s, const struct key_def *k, const char *v,
 		}
 		return vg_error_set(err, -EINVAL, file, line, col,
 				    "'log_level' must be error, warning, info or debug, got '%s'", v);
+	case K_MODE: {
+		static const char *const modes[] = { "auto", "fanotify", "inotify" };
+
+		for (unsigned i = 0; i < ARRAY_SIZE(modes); i++) {
+			if (strcmp(v, modes[i]) == 0) {
+				s->watch_mode = (enum watch_mode_setting)i;
+				return 0;
+			}
+		}
+		return vg_error_set(err, -EINVAL, file, line, col,
+				    "'mode' must be auto, fanotify or inotify, got '%s'", v);
+	}
 	}
 	return -EINVAL;
 }

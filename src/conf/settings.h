@@ -18,6 +18,15 @@
  *	checkpoint_interval = 3600
  *	retention_days = 730
  *
+ *	[daemon]
+ *	mode = auto
+ *	runtime_dir = /run/vigil
+ *	quick_interval = 3600
+ *	full_interval = 86400
+ *	settle_ms = 20
+ *	max_delay_ms = 1000
+ *	max_pending = 65536
+ *
  * The main file is read first, then every "*.conf" of the drop-in directory in byte
  * order of their names; a later value replaces an earlier one.  Unknown sections and keys, bad
  * values and a key given twice in one file are errors that name file, line and column.
@@ -30,6 +39,8 @@
 
 #include "base/error.h"
 #include "base/log.h"
+
+enum watch_mode_setting { WATCH_MODE_AUTO, WATCH_MODE_FANOTIFY, WATCH_MODE_INOTIFY };
 
 struct settings {
 	char *host_name;	/* NULL: the kernel's host name */
@@ -44,6 +55,12 @@ struct settings {
 	char *journal_origin;	/* NULL: "<host_name>/vigil-journal" */
 	unsigned checkpoint_interval;	/* seconds */
 	unsigned retention_days;	/* at least SETTINGS_RETENTION_MIN */
+	enum watch_mode_setting watch_mode;
+	char *runtime_dir;	/* NULL: default */
+	unsigned quick_interval, full_interval;	/* seconds; at most 7 days */
+	unsigned settle_ms;	/* quiet time before an object that was written is read */
+	unsigned max_delay_ms;	/* an object written without pause is read after this */
+	unsigned max_pending;	/* objects waiting to be read; beyond: a gap and a rescan */
 	char **files;		/* the files read, in order */
 	size_t n_files;
 };

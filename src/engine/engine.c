@@ -579,6 +579,8 @@ static int on_check_item(void *ud, struct scan_item *it)
 	uint32_t d = 0;
 	bool recorded = false;
 
+	if (c->o->progress && (c->res->objects & 4095) == 4095)
+		c->o->progress(c->o->progress_ud);
 	r = known_seek(c, it->path, it->path_len, &k);
 	if (r < 0)
 		return r;

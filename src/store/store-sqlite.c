@@ -348,14 +348,18 @@ int store_host(struct store *s, const char *name, int64_t *ret_id)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "INSERT INTO hosts(name) VALUES (?1) ON CONFLICT(name) DO NOTHING", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return sql_err(rc);
+	/* a store opened read-only can name only the hosts it has */
+	if (!sqlite3_db_readonly(s->db, "main")) {
+		r = prepare(s->db, "INSERT INTO hosts(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
+			    &st);
+		if (r < 0)
+			return r;
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return sql_err(rc);
+	}
 	r = prepare(s->db, "SELECT id FROM hosts WHERE name = ?1", &st);
 	if (r < 0)
 		return r;
@@ -1133,11 +1137,13 @@ int store_run_finish(struct store *s, int64_t run_id, const struct store_run *ru
 int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t after_id,
 		       int (*fn)(void *ud, const struct store_change_row *c), void *ud)
 {
+	_cleanup_(buf_releasep) struct buf path = { 0 };
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
+	buf_init(&path, SIZE_MAX / 2);
 	r = prepare(s->db,
-		    "SELECT id, uuid, detected_ns, change, source, event FROM changes WHERE"
+		    "SELECT id, uuid, detected_ns, change, source, event, key, attrs FROM changes WHERE"
 		    " host_id = ?1 AND detected_ns >= ?2 AND id > ?3 ORDER BY id",
 		    &st);
 	if (r < 0)
@@ -1153,8 +1159,20 @@ int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t 
 			.change = (const char *)sqlite3_column_text(st, 3),
 			.source = (const char *)sqlite3_column_text(st, 4),
 			.event_json = (const char *)sqlite3_column_text(st, 5),
+			.attrs = (uint32_t)sqlite3_column_int64(st, 7),
 		};
+		const char *k = sqlite3_column_blob(st, 6);
+		int kn = sqlite3_column_bytes(st, 6);
 
+		buf_reset(&path);
+		r = buf_append(&path, k, (size_t)kn);
+		if (r < 0)
+			break;
+		for (int i = 0; i < kn; i++)
+			if (path.data[i] == '\0')
+				path.data[i] = '/';
+		c.path = path.data;
+		c.path_len = path.len;
 		r = fn(ud, &c);
 		if (r < 0)
 			break;
@@ -1192,6 +1210,31 @@ int store_run_last(struct store *s, int64_t host, const char *kind, int full,
 	} else {
 		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
 	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_run_close_unfinished(struct store *s, int64_t host, const char *kind, int64_t now_ns,
+			       int status, uint64_t *ret_count)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = tx_begin(s);
+	if (r == 0)
+		r = prepare(s->db,
+			    "UPDATE runs SET finished_ns = ?3, status = ?4 WHERE host_id = ?1 AND"
+			    " kind = ?2 AND finished_ns IS NULL",
+			    &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ns);
+	sqlite3_bind_int(st, 4, status);
+	r = step_done(st);
+	if (r == 0)
+		*ret_count = (uint64_t)sqlite3_changes(s->db);
 	sqlite3_finalize(st);
 	return r;
 }

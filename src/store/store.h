@@ -125,6 +125,9 @@ struct store_change_row {
 	const char *change;
 	const char *source;
 	const char *event_json;	/* the change as one ECS JSON object */
+	const char *path;
+	size_t path_len;
+	uint32_t attrs;		/* the attributes that changed */
 };
 /* Calls fn for the host's changes detected at or after since_ns with an id above
  * after_id, in the order they were recorded.  Strings are valid during the call only. */
@@ -139,6 +142,11 @@ struct store_run_info {
 /* The last finished run of kind (full: 1, 0, or -1 for either): 1 found, 0 none. */
 int store_run_last(struct store *s, int64_t host, const char *kind, int full,
 		   struct store_run_info *ret);
+
+/* Marks the host's runs of kind that never finished as ended now with status (a daemon
+ * that was killed); *ret_count gets how many there were.  Inside the open transaction. */
+int store_run_close_unfinished(struct store *s, int64_t host, const char *kind, int64_t now_ns,
+			       int status, uint64_t *ret_count);
 
 /* Records a monitoring gap (reason: "overflow", "resolve", "restart", ...) inside the
  * open transaction. */

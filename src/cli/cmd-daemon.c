@@ -1,0 +1,448 @@
+/*
+ * vigil daemon, vigil status and vigil changes: run the monitor, ask it how it is, and
+ * list what it recorded.  status and changes talk to a running daemon over its control
+ * socket and fall back to reading the store when none runs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/escape.h"
+#include "base/json-canon.h"
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/parse.h"
+#include "base/strmap.h"
+#include "base/timeutil.h"
+#include "cli/cli.h"
+#include "daemon/control.h"
+#include "daemon/daemon.h"
+#include "base/banned.h"
+
+#define DEFAULT_RUNTIME "/run/vigil"
+#define EXIT_NOT_RUNNING 3
+
+const char *cli_runtime_dir(const struct cli *c)
+{
+	if (c->runtime_dir)
+		return c->runtime_dir;
+	if (c->settings.runtime_dir)
+		return c->settings.runtime_dir;
+	return DEFAULT_RUNTIME;
+}
+
+/* ---- vigil daemon ---- */
+
+struct reloader {
+	struct cli *orig;	/* options, store and journal */
+	struct cli *cur, *prev;	/* the configurations loaded by reloads */
+};
+
+static int reload(void *ud, struct daemon_config *ret)
+{
+	struct reloader *rl = ud;
+	struct cli *nc = calloc(1, sizeof(*nc));
+	int status;
+
+	if (!nc)
+		return -ENOMEM;
+	nc->config_path = rl->orig->config_path;
+	nc->rules_dir = rl->orig->rules_dir;
+	nc->state_dir = rl->orig->state_dir;
+	nc->runtime_dir = rl->orig->runtime_dir;
+	nc->verbosity = rl->orig->verbosity;
+	status = cli_load(nc);
+	if (status == EXIT_OK) {
+		nc->store = rl->orig->store;
+		nc->journal = rl->orig->journal;
+		status = cli_journal_config(nc);
+		nc->store = NULL;
+		nc->journal = NULL;
+	}
+	if (status != EXIT_OK) {
+		cli_release(nc);
+		free(nc);
+		return -EINVAL;
+	}
+	/* two generations back is no longer used by anything */
+	if (rl->prev) {
+		cli_release(rl->prev);
+		free(rl->prev);
+	}
+	rl->prev = rl->cur;
+	rl->cur = nc;
+	ret->settings = &nc->settings;
+	ret->policy = &nc->policy;
+	return 0;
+}
+
+int cmd_daemon(struct cli *c, int argc, char **argv)
+{
+	struct store_baseline_info info;
+	struct reloader rl = { .orig = c };
+	struct daemon_config cfg;
+	int status, r;
+
+	status = cli_load(c);
+	if (status != EXIT_OK)
+		return status;
+	status = cli_open_store(c, false);
+	if (status != EXIT_OK)
+		return status;
+	r = store_baseline_info(c->store, c->host_id, &info);
+	if (r < 0)
+		return log_error(EXIT_STORE, "cannot read the store: %s", store_errmsg(c->store));
+	if (!info.exists || !info.complete)
+		return log_error(EXIT_STORE,
+				 "no complete baseline for host '%s' in '%s' (run 'vigil init')",
+				 c->host_name, cli_state_dir(c));
+	status = cli_open_journal(c, JOURNAL_WRITE);
+	if (status == EXIT_OK)
+		status = cli_journal_config(c);
+	if (status != EXIT_OK)
+		return status;
+	cfg = (struct daemon_config){
+		.settings = &c->settings,
+		.policy = &c->policy,
+		.store = c->store,
+		.journal = c->journal,
+		.host_id = c->host_id,
+		.host_name = c->host_name,
+		.state_dir = cli_state_dir(c),
+		.runtime_dir = cli_runtime_dir(c),
+		.reload = reload,
+		.reload_ud = &rl,
+	};
+	r = daemon_run(&cfg);
+	for (struct cli **g = (struct cli *[]){ rl.prev, rl.cur, NULL }; *g; g++) {
+		cli_release(*g);
+		free(*g);
+	}
+	if (r == -ENOMEM)
+		return log_error(EXIT_FAILURE_, "out of memory");
+	if (r == -EADDRINUSE || r == -EPERM)
+		return EXIT_FAILURE_;
+	if (r < 0)
+		return log_error(EXIT_STORE, "the daemon stopped: %s (%s)", strerror(-r),
+				 store_errmsg(c->store));
+	log_info("stopped");
+	return EXIT_OK;
+}
+
+/* ---- vigil status ---- */
+
+static void print_status_line(const char *json, const char *key, const char *label)
+{
+	char v[512];
+
+	if (json_path_string(json, strlen(json), key, v, sizeof(v)) == 0)
+		printf("%-18s %s\n", label, v);
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	_cleanup_free_ char *line = NULL;
+	struct store_run_info quick, full;
+	struct store_baseline_info info;
+	uint64_t gaps = 0;
+	int status, fd, r;
+
+	status = cli_load_settings(c);
+	if (status != EXIT_OK)
+		return status;
+	fd = control_connect(cli_runtime_dir(c));
+	if (fd >= 0) {
+		r = control_request(fd, "status", &line);
+		close(fd);
+		if (r < 0)
+			return log_error(EXIT_FAILURE_, "the daemon did not answer: %s", strerror(-r));
+		if (c->json) {
+			puts(line);
+			return EXIT_OK;
+		}
+		printf("%-18s running\n", "state");
+		print_status_line(line, "pid", "pid");
+		print_status_line(line, "mode", "mode");
+		printf("%-18s ", "filesystems");
+		{
+			/* the array, as JSON: its members are paths and speak for themselves */
+			const char *a = strstr(line, "\"filesystems\":");
+			const char *e = a ? strchr(a, ']') : NULL;
+
+			if (a && e)
+				printf("%.*s\n", (int)(e - a - 13), a + 14);
+			else
+				printf("-\n");
+		}
+		print_status_line(line, "watches", "directories");
+		{
+			const char *a = strstr(line, "\"periodic_only\":[");
+
+			if (a && a[17] != ']') {
+				const char *e = strchr(a, ']');
+
+				printf("%-18s %.*s\n", "periodic only", (int)(e - a - 16), a + 16);
+			}
+		}
+		print_status_line(line, "objects", "objects");
+		print_status_line(line, "pending", "pending events");
+		print_status_line(line, "last_quick_check.time", "last quick check");
+		print_status_line(line, "last_full_check.time", "last full check");
+		print_status_line(line, "overflows", "overflows");
+		print_status_line(line, "rescans", "rescans");
+		print_status_line(line, "gaps", "gaps");
+		print_status_line(line, "changes", "changes");
+		print_status_line(line, "started", "started");
+		print_status_line(line, "uptime_s", "uptime (s)");
+		return EXIT_OK;
+	}
+	/* no daemon: what the store knows */
+	{
+		struct vg_error err;
+
+		vg_error_clear(&err);
+		r = store_open(cli_state_dir(c), STORE_READONLY, &c->store, &err);
+		if (r < 0) {
+			char msg[1024];
+
+			vg_error_format(&err, msg, sizeof(msg));
+			log_error(0, "no daemon answers in '%s', and %s", cli_runtime_dir(c), msg);
+			return EXIT_STORE;
+		}
+	}
+	if (store_host(c->store, c->host_name, &c->host_id) < 0 ||
+	    store_baseline_info(c->store, c->host_id, &info) < 0 ||
+	    store_run_last(c->store, c->host_id, "check", 0, &quick) < 0 ||
+	    store_run_last(c->store, c->host_id, "check", 1, &full) < 0 ||
+	    store_gap_count(c->store, c->host_id, NULL, &gaps) < 0)
+		return log_error(EXIT_STORE, "cannot read the store: %s", store_errmsg(c->store));
+	{
+		char q[RFC3339_MAX] = "never", f[RFC3339_MAX] = "never";
+
+		if (quick.finished_ns)
+			time_format_rfc3339(quick.finished_ns, q, sizeof(q));
+		if (full.finished_ns)
+			time_format_rfc3339(full.finished_ns, f, sizeof(f));
+		if (c->json) {
+			printf("{\"running\":false,\"objects\":%" PRIu64 ",\"last_quick_check\":"
+			       "\"%s\",\"last_full_check\":\"%s\",\"gaps\":%" PRIu64 "}\n",
+			       info.objects, q, f, gaps);
+		} else {
+			printf("%-18s not running (no daemon answers in %s)\n", "state",
+			       cli_runtime_dir(c));
+			printf("%-18s %" PRIu64 "\n", "objects", info.objects);
+			printf("%-18s %s\n", "last quick check", q);
+			printf("%-18s %s\n", "last full check", f);
+			printf("%-18s %" PRIu64 "\n", "gaps", gaps);
+		}
+	}
+	return EXIT_NOT_RUNNING;
+}
+
+/* ---- vigil changes ---- */
+
+/* RFC 3339, or an age: a number and s, m, h or d. */
+static int parse_since(const char *s, int64_t *ret)
+{
+	static const struct {
+		char unit;
+		int64_t ns;
+	} units[] = { { 's', 1000000000LL },
+		      { 'm', 60 * 1000000000LL },
+		      { 'h', 3600 * 1000000000LL },
+		      { 'd', 86400 * 1000000000LL } };
+	size_t n = strlen(s);
+
+	if (time_parse_rfc3339(s, ret) == 0)
+		return 0;
+	if (n >= 2 && n < 16) {
+		char num[16];
+		uint64_t v;
+
+		memcpy(num, s, n - 1);
+		num[n - 1] = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+			if (s[n - 1] == units[i].unit && parse_u64(num, &v) == 0 &&
+			    v < (uint64_t)(INT64_MAX / units[i].ns)) {
+				*ret = clock_now_ns() - (int64_t)v * units[i].ns;
+				return 0;
+			}
+		}
+	}
+	return -EINVAL;
+}
+
+struct lister {
+	struct cli *c;
+	struct strmap seen;	/* event ids printed (while following) */
+	bool remember;
+	int64_t last_id;	/* the last change printed from the store */
+};
+
+static void print_change(struct cli *c, const char *json, const char *path, size_t path_len,
+			 uint32_t attrs)
+{
+	size_t n = strlen(json);
+	char t[64] = "-", change[16] = "-", type[16] = "-", exe[1024] = "-", auid[16] = "-",
+	     src[32] = "-";
+	struct buf p;
+
+	if (c->json) {
+		puts(json);
+		return;
+	}
+	json_path_string(json, n, "@timestamp", t, sizeof(t));
+	json_path_string(json, n, "vigil.change", change, sizeof(change));
+	json_path_string(json, n, "file.type", type, sizeof(type));
+	json_path_string(json, n, "process.executable", exe, sizeof(exe));
+	json_path_string(json, n, "user.audit.id", auid, sizeof(auid));
+	json_path_string(json, n, "vigil.detection.source", src, sizeof(src));
+	buf_init(&p, 0);
+	escape_bytes(&p, path, path_len);
+	printf("%s %-8s %-7s %s", t, change, type, buf_str(&p));
+	buf_release(&p);
+	if (attrs) {
+		const char *sep = " [";
+
+		for (int a = 0; a < ATTR__COUNT; a++) {
+			if (attrs & ATTR_BIT(a)) {
+				printf("%s%s", sep, attr_name((enum attr)a));
+				sep = ",";
+			}
+		}
+		putchar(']');
+	}
+	{
+		char pid[24] = "";
+
+		json_path_string(json, n, "process.pid", pid, sizeof(pid));
+		if (strstr(json, "\"gone\":true"))
+			printf(" by pid %s (exited before it could be read)", pid);
+		else if (pid[0])
+			printf(" by %s (pid %s, auid %s)", exe,  pid,
+			       strcmp(auid, "-") == 0 ? "unset" : auid);
+	}
+	printf(" via %s\n", src);
+}
+
+static int list_one(void *ud, const struct store_change_row *row)
+{
+	struct lister *l = ud;
+
+	print_change(l->c, row->event_json, row->path, row->path_len, row->attrs);
+	l->last_id = row->id;
+	if (l->remember)
+		return strmap_put(&l->seen, row->uuid, strlen(row->uuid), NULL, NULL);
+	return 0;
+}
+
+/* Prints a change that arrived on the follow stream (unless the store listing had it). */
+static void follow_line(struct lister *l, const char *line)
+{
+	size_t n = strlen(line);
+	char id[64], path[4096];
+
+	if (json_path_string(line, n, "event.id", id, sizeof(id)) < 0)
+		return; /* the greeting, or something that is not a change */
+	if (l->seen.n && strmap_remove(&l->seen, id, strlen(id)) != NULL)
+		return;
+	if (l->seen.n && strmap_get(&l->seen, id, strlen(id)))
+		return;
+	if (l->c->json)
+		puts(line);
+	else if (json_path_string(line, n, "file.path", path, sizeof(path)) == 0)
+		print_change(l->c, line, path, strlen(path), 0);
+	else
+		puts(line); /* a path with escapes: the JSON says it exactly */
+	fflush(stdout);
+}
+
+int cmd_changes(struct cli *c, int argc, char **argv)
+{
+	struct lister l = { .c = c };
+	int64_t since = 0;
+	FILE *follow = NULL;
+	struct vg_error err;
+	int status, r;
+
+	status = cli_load_settings(c);
+	if (status != EXIT_OK)
+		return status;
+	if (c->since && parse_since(c->since, &since) < 0)
+		return log_error(EXIT_USAGE,
+				 "--since takes a time (RFC 3339, e.g. 2026-11-27T09:00:00Z) or an"
+				 " age (e.g. 10m, 2h, 1d), got '%s'",
+				 c->since);
+	if (c->follow) {
+		/* subscribe first, so nothing recorded while the store is read is lost */
+		int fd = control_connect(cli_runtime_dir(c));
+
+		if (fd >= 0) {
+			follow = fdopen(fd, "r+");
+			if (!follow) {
+				close(fd);
+				return log_error(EXIT_FAILURE_, "out of memory");
+			}
+			if (fputs("follow\n", follow) < 0 || fflush(follow) != 0) {
+				fclose(follow);
+				return log_error(EXIT_FAILURE_, "the daemon did not answer");
+			}
+			l.remember = true;
+		}
+	}
+	vg_error_clear(&err);
+	r = store_open(cli_state_dir(c), STORE_READONLY, &c->store, &err);
+	if (r < 0) {
+		char msg[1024];
+
+		vg_error_format(&err, msg, sizeof(msg));
+		log_error(0, "%s", msg);
+		if (follow)
+			fclose(follow);
+		return EXIT_STORE;
+	}
+	/* a store opened read-only cannot add the host: then it has no changes */
+	if (store_host(c->store, c->host_name, &c->host_id) < 0)
+		c->host_id = -1;
+	r = store_changes_each(c->store, c->host_id, since, 0, list_one, &l);
+	fflush(stdout);
+	if (r < 0) {
+		if (follow)
+			fclose(follow);
+		strmap_release(&l.seen, NULL);
+		return log_error(EXIT_STORE, "cannot read the changes: %s", store_errmsg(c->store));
+	}
+	if (follow) {
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+
+		while ((n = getline(&line, &cap, follow)) > 0) {
+			if (line[n - 1] == '\n')
+				line[n - 1] = '\0';
+			follow_line(&l, line);
+		}
+		free(line);
+		fclose(follow);
+		strmap_release(&l.seen, NULL);
+		log_info("the daemon closed the stream");
+		return EXIT_OK;
+	}
+	strmap_release(&l.seen, NULL);
+	if (!c->follow)
+		return EXIT_OK;
+	log_info("no daemon answers in '%s'; reading the store every second", cli_runtime_dir(c));
+	for (;;) {
+		sleep(1);
+		r = store_changes_each(c->store, c->host_id, since, l.last_id, list_one, &l);
+		if (r < 0)
+			return log_error(EXIT_STORE, "cannot read the changes: %s",
+					 store_errmsg(c->store));
+		fflush(stdout);
+	}
+}

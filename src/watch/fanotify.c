@@ -1,0 +1,482 @@
+/*
+ * The fanotify back end: one FAN_MARK_FILESYSTEM mark per filesystem, events with the
+ * directory's file handle and the entry's name (FAN_REPORT_DFID_NAME), resolved to a
+ * path through a bounded cache of directory handles.  Events outside the rules are
+ * dropped without allocating: a cache hit and the directory's compiled rule state decide.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/timeutil.h"
+#include "watch/watch-int.h"
+#include "base/banned.h"
+
+#define FAN_EVENTS                                                                                 \
+	(FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_MODIFY | FAN_CLOSE_WRITE |  \
+	 FAN_ATTRIB | FAN_ONDIR)
+#define DIRCACHE_MAX 65536
+#define RESOLVE_GAP_INTERVAL_NS (5 * 1000000000LL)
+
+struct fan_fs {
+	fsid_t fsid;
+	int mount_fd;
+	char *mount_point;
+	int64_t last_gap_ns;	/* resolve gaps are grouped per filesystem */
+};
+
+struct dir_entry {
+	char *path;
+	size_t len;
+	bool pd_ready;
+	bool wanted;		/* something below may be selected */
+	bool selected;		/* the directory itself is */
+	struct policy_dir pd;
+};
+
+struct fan {
+	int fd;
+	struct fan_fs *fs;
+	size_t n_fs;
+	struct strmap dirs;	/* fsid + handle -> dir_entry */
+	struct buf path;	/* the path being decided: no allocation per event */
+	uint8_t *buf;
+};
+
+#define EVENT_BUF (256 * 1024)
+
+static void dir_entry_free(void *p)
+{
+	struct dir_entry *d = p;
+
+	free(d->path);
+	policy_dir_release(&d->pd);
+	free(d);
+}
+
+int fan_fd(const struct fan *f)
+{
+	return f->fd;
+}
+
+void fan_free(struct fan *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	for (size_t i = 0; i < f->n_fs; i++) {
+		close(f->fs[i].mount_fd);
+		free(f->fs[i].mount_point);
+	}
+	free(f->fs);
+	strmap_release(&f->dirs, dir_entry_free);
+	buf_release(&f->path);
+	free(f->buf);
+	free(f);
+}
+
+void fan_marked(const struct fan *f, char ***ret, size_t *n)
+{
+	*ret = NULL;
+	*n = 0;
+	for (size_t i = 0; i < f->n_fs; i++)
+		if (strv_add(ret, n, f->fs[i].mount_point) < 0)
+			break;
+}
+
+static struct fan_fs *fs_find(struct fan *f, const fsid_t *id)
+{
+	for (size_t i = 0; i < f->n_fs; i++)
+		if (memcmp(&f->fs[i].fsid, id, sizeof(*id)) == 0)
+			return &f->fs[i];
+	return NULL;
+}
+
+/* The mount point that holds path (longest match in mountinfo). */
+static char *mount_point_of(const char *path)
+{
+	FILE *mi = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *best = NULL;
+	size_t cap = 0, best_len = 0;
+
+	while (mi && getline(&line, &cap, mi) > 0) {
+		char mp[4096];
+		size_t n;
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		n = strlen(mp);
+		if ((n == 1 || (strncmp(path, mp, n) == 0 && (path[n] == '/' || !path[n]))) &&
+		    n >= best_len) {
+			free(best);
+			best = strdup(mp);
+			best_len = n;
+		}
+	}
+	free(line);
+	if (mi)
+		fclose(mi);
+	return best ? best : strdup("/");
+}
+
+/* Marks the filesystem of path; 0, 1 when it was already marked, or a negative errno. */
+static int mark(struct fan *f, const char *path)
+{
+	struct statfs sfs;
+	struct fan_fs *nv;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		/* a root that does not exist yet: mark the filesystem of its nearest ancestor */
+		_cleanup_free_ char *up = strdup(path);
+		char *slash;
+
+		if (!up)
+			return -ENOMEM;
+		while (fd < 0 && (slash = strrchr(up, '/'))) {
+			if (slash == up)
+				slash[1] = '\0';
+			else
+				*slash = '\0';
+			fd = open(up, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (slash == up)
+				break;
+		}
+		if (fd < 0)
+			return -errno;
+	}
+	if (fstatfs(fd, &sfs) < 0) {
+		close(fd);
+		return -errno;
+	}
+	if (fs_find(f, &sfs.f_fsid)) {
+		close(fd);
+		return 1;
+	}
+	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_EVENTS, fd, NULL) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	nv = realloc(f->fs, (f->n_fs + 1) * sizeof(*nv));
+	if (!nv) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->fs = nv;
+	nv[f->n_fs] = (struct fan_fs){ .fsid = sfs.f_fsid, .mount_fd = fd };
+	nv[f->n_fs].mount_point = mount_point_of(path);
+	if (!nv[f->n_fs].mount_point) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->n_fs++;
+	return 0;
+}
+
+int fan_new(struct watch *w, char **paths, size_t n, char ***rest, size_t *n_rest,
+	    struct vg_error *err)
+{
+	struct fan *f = calloc(1, sizeof(*f));
+	int r;
+
+	*rest = NULL;
+	*n_rest = 0;
+	if (!f)
+		return -ENOMEM;
+	buf_init(&f->path, SIZE_MAX / 2);
+	f->buf = malloc(EVENT_BUF);
+	if (!f->buf) {
+		fan_free(f);
+		return -ENOMEM;
+	}
+	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
+			      O_RDONLY | O_CLOEXEC | O_LARGEFILE);
+	if (f->fd < 0) {
+		r = vg_error_set(err, neg_errno(), NULL, 0, 0, "fanotify_init: %s%s",
+				 strerror(errno),
+				 errno == EPERM ? " (it needs CAP_SYS_ADMIN)" : "");
+		fan_free(f);
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = mark(f, paths[i]);
+		if (r == -ENOMEM) {
+			fan_free(f);
+			return r;
+		}
+		if (r < 0) {
+			log_warning("fanotify cannot mark the filesystem of '%s' (%s); inotify"
+				    " watches it instead",
+				    paths[i], strerror(-r));
+			if (strv_add(rest, n_rest, paths[i]) < 0) {
+				fan_free(f);
+				return -ENOMEM;
+			}
+		}
+	}
+	if (f->n_fs == 0 && n) {
+		r = vg_error_set(err, -EOPNOTSUPP, paths[0], 0, 0,
+				 "fanotify could mark no filesystem");
+		fan_free(f);
+		return r;
+	}
+	w->fan = f;
+	return 0;
+}
+
+/* ---- events ---- */
+
+static uint32_t wev_mask(uint64_t m)
+{
+	uint32_t r = 0;
+
+	if (m & FAN_CREATE)
+		r |= WEV_CREATE;
+	if (m & FAN_DELETE)
+		r |= WEV_DELETE;
+	if (m & FAN_MOVED_FROM)
+		r |= WEV_MOVED_FROM;
+	if (m & FAN_MOVED_TO)
+		r |= WEV_MOVED_TO;
+	if (m & FAN_MODIFY)
+		r |= WEV_MODIFY;
+	if (m & FAN_CLOSE_WRITE)
+		r |= WEV_CLOSE_WRITE;
+	if (m & FAN_ATTRIB)
+		r |= WEV_ATTRIB;
+	if (m & FAN_ONDIR)
+		r |= WEV_DIR;
+	return r;
+}
+
+/* The directory of a handle: from the cache, else resolved and cached.  NULL when it
+ * cannot be resolved (*err set). */
+static struct dir_entry *dir_lookup(struct watch *w, struct fan *f, const fsid_t *fsid,
+				    struct file_handle *fh, int *err)
+{
+	uint8_t key[sizeof(fsid_t) + 8 + MAX_HANDLE_SZ];
+	size_t klen = sizeof(fsid_t) + 8 + fh->handle_bytes;
+	struct dir_entry *d;
+	struct fan_fs *fs;
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (fh->handle_bytes > MAX_HANDLE_SZ) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	memcpy(key, fsid, sizeof(fsid_t));
+	memcpy(key + sizeof(fsid_t), fh, 8);
+	memcpy(key + sizeof(fsid_t) + 8, fh->f_handle, fh->handle_bytes);
+	d = strmap_get(&f->dirs, key, klen);
+	if (d)
+		return d;
+	fs = fs_find(f, fsid);
+	if (!fs) {
+		*err = -EXDEV;
+		return NULL;
+	}
+	fd = open_by_handle_at(fs->mount_fd, fh, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	close(fd);
+	if (n < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	target[n] = '\0';
+	/* a directory that was deleted resolves to "... (deleted)": nothing below is left */
+	if (n > 10 && strcmp(target + n - 10, " (deleted)") == 0) {
+		*err = -ESTALE;
+		return NULL;
+	}
+	if (target[0] != '/') {
+		*err = -EXDEV; /* not reachable from our root */
+		return NULL;
+	}
+	if (f->dirs.n >= DIRCACHE_MAX)
+		strmap_release(&f->dirs, dir_entry_free);
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->path = strndup(target, (size_t)n))) {
+		free(d);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	d->len = (size_t)n;
+	if (strmap_put(&f->dirs, key, klen, d, NULL) < 0) {
+		dir_entry_free(d);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return d;
+}
+
+static void resolve_failed(struct watch *w, struct fan *f, const fsid_t *fsid, int err)
+{
+	struct fan_fs *fs = fs_find(f, fsid);
+	int64_t now = clock_monotonic_ns();
+	char detail[128];
+
+	atomic_fetch_add(&w->resolve_failures, 1);
+	if (fs && fs->last_gap_ns && now - fs->last_gap_ns < RESOLVE_GAP_INTERVAL_NS)
+		return; /* the rescan queued a moment ago covers it */
+	if (fs)
+		fs->last_gap_ns = now;
+	snprintf(detail, sizeof(detail), "a directory handle could not be resolved: %s",
+		 strerror(-err));
+	watch_queue_gap(w, "resolve", fs ? fs->mount_point : "/", detail);
+}
+
+static int handle_event(struct watch *w, struct fan *f, const struct fanotify_event_metadata *md)
+{
+	const uint8_t *p = (const uint8_t *)md + md->metadata_len;
+	const uint8_t *end = (const uint8_t *)md + md->event_len;
+	const struct policy *pol = w->o.policy;
+
+	atomic_fetch_add(&w->events, 1);
+	if (md->pid == w->o.self)
+		return 0;
+	while (p + sizeof(struct fanotify_event_info_header) <= end) {
+		const struct fanotify_event_info_header *h = (const void *)p;
+		const struct fanotify_event_info_fid *fid;
+		struct file_handle *fh;
+		const char *name;
+		struct dir_entry *d;
+		uint32_t mask = wev_mask(md->mask);
+		const struct rule *rule;
+		bool is_dir = mask & WEV_DIR, subtree = false;
+		int err = 0, r;
+
+		if (h->len == 0 || p + h->len > end)
+			break;
+		if (h->info_type != FAN_EVENT_INFO_TYPE_DFID_NAME &&
+		    h->info_type != FAN_EVENT_INFO_TYPE_DFID) {
+			p += h->len;
+			continue;
+		}
+		fid = (const void *)p;
+		fh = (struct file_handle *)fid->handle;
+		name = h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME
+			       ? (const char *)fh->f_handle + fh->handle_bytes
+			       : ".";
+		p += h->len;
+		d = dir_lookup(w, f, (const fsid_t *)&fid->fsid, fh, &err);
+		if (!d) {
+			if (err == -ENOMEM)
+				return err;
+			resolve_failed(w, f, (const fsid_t *)&fid->fsid, err);
+			continue;
+		}
+		/* a directory renamed or moved: every cached path below it may be stale */
+		if (is_dir && (mask & (WEV_MOVED_FROM | WEV_MOVED_TO))) {
+			_cleanup_free_ char *dp = strndup(d->path, d->len);
+			size_t dl = d->len;
+
+			if (!dp)
+				return -ENOMEM;
+			strmap_release(&f->dirs, dir_entry_free);
+			d = NULL;
+			buf_reset(&f->path);
+			if ((r = buf_append(&f->path, dp, dl)) < 0)
+				return r;
+		} else {
+			buf_reset(&f->path);
+			if ((r = buf_append(&f->path, d->path, d->len)) < 0)
+				return r;
+		}
+		if (strcmp(name, ".") == 0) {
+			/* the directory itself */
+			rule = policy_decide(pol, f->path.data, f->path.len);
+			if (policy_selected(rule))
+				watch_deliver(w, f->path.data, f->path.len, mask, false, md->pid);
+			continue;
+		}
+		if (!(f->path.len == 1 && f->path.data[0] == '/') && (r = buf_putc(&f->path, '/')) < 0)
+			return r;
+		if ((r = buf_puts(&f->path, name)) < 0)
+			return r;
+		if (d && !d->pd_ready) {
+			r = policy_dir_at(pol, d->path, d->len, &d->pd);
+			if (r < 0)
+				return r;
+			d->wanted = policy_dir_wanted(pol, &d->pd);
+			d->selected = policy_selected(policy_decide(pol, d->path, d->len));
+			d->pd_ready = true;
+		}
+		if (d) {
+			if (!d->wanted && !d->selected)
+				continue; /* the drop path: nothing here is monitored */
+			/* an entry made, removed or renamed changes its directory too */
+			if (d->selected && (mask & (WEV_CREATE | WEV_DELETE | WEV_MOVED_FROM |
+						    WEV_MOVED_TO)))
+				watch_deliver(w, d->path, d->len, mask & ~WEV_DIR, false, md->pid);
+			rule = policy_dir_decide(pol, &d->pd, f->path.data, f->path.len);
+		} else {
+			rule = policy_decide(pol, f->path.data, f->path.len);
+		}
+		if (is_dir && (mask & (WEV_MOVED_FROM | WEV_MOVED_TO))) {
+			/* what is below a directory moved in or out was never announced */
+			struct policy_dir cpd = { 0 };
+
+			r = policy_dir_at(pol, f->path.data, f->path.len, &cpd);
+			if (r < 0)
+				return r;
+			subtree = policy_dir_wanted(pol, &cpd);
+			policy_dir_release(&cpd);
+		}
+		if (policy_selected(rule) || subtree)
+			watch_deliver(w, f->path.data, f->path.len, mask, subtree, md->pid);
+	}
+	return 0;
+}
+
+int fan_process(struct watch *w)
+{
+	struct fan *f = w->fan;
+
+	for (;;) {
+		ssize_t n = read(f->fd, f->buf, EVENT_BUF);
+		const struct fanotify_event_metadata *md = (const void *)f->buf;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+			int r;
+
+			if (md->vers != FANOTIFY_METADATA_VERSION)
+				return -EPROTO;
+			if (md->mask & FAN_Q_OVERFLOW) {
+				atomic_fetch_add(&w->overflows, 1);
+				watch_queue_gap(w, "overflow", "/",
+						"the fanotify queue overflowed; events were lost");
+				continue;
+			}
+			r = handle_event(w, f, md);
+			if (r < 0)
+				return r;
+		}
+	}
+}
