@@ -299,7 +299,12 @@ static void print_change(struct cli *c, const char *json, const char *path, size
 	json_path_string(json, n, "@timestamp", t, sizeof(t));
 	json_path_string(json, n, "vigil.change", change, sizeof(change));
 	json_path_string(json, n, "file.type", type, sizeof(type));
-	json_path_string(json, n, "process.executable", exe, sizeof(exe));
+	if (json_path_string(json, n, "process.executable", exe, sizeof(exe)) < 0) {
+		char name[32];
+
+		if (json_path_string(json, n, "process.name", name, sizeof(name)) == 0)
+			snprintf(exe, sizeof(exe), "%s (exited)", name);
+	}
 	json_path_string(json, n, "user.audit.id", auid, sizeof(auid));
 	json_path_string(json, n, "vigil.detection.source", src, sizeof(src));
 	buf_init(&p, 0);

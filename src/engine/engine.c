@@ -882,6 +882,7 @@ struct engine_watch {
 	struct scan_observer *ob;
 	struct pending_report *pending;
 	size_t n_pending, cap_pending;
+	bool in_links;
 };
 
 int engine_watch_begin(const struct engine_opts *o, struct engine_watch **ret)
@@ -949,6 +950,29 @@ static int pending_add(struct engine_watch *w, const struct engine_event *ev)
 	return 0;
 }
 
+static void count_change(struct engine_watch *w, enum engine_event_kind k)
+{
+	if (k == ENGINE_ADDED)
+		w->res.added++;
+	else if (k == ENGINE_REMOVED)
+		w->res.removed++;
+	else
+		w->res.modified++;
+}
+
+struct links_ctx {
+	struct engine_watch *w;
+	const struct engine_origin *origin;
+};
+
+static int observe_link(void *ud, const char *path, size_t len)
+{
+	struct links_ctx *lc = ud;
+	int r = engine_watch_observe(lc->w, path, len, lc->origin);
+
+	return r < 0 ? r : 0;
+}
+
 int engine_watch_observe(struct engine_watch *w, const char *path, size_t len,
 			 const struct engine_origin *origin)
 {
@@ -998,13 +1022,28 @@ int engine_watch_observe(struct engine_watch *w, const char *path, size_t len,
 		goto out;
 	}
 	r = record_change(c, &it, rule, last, had_row, origin, &ev);
+	if (r == 1 && !w->in_links) {
+		/* a hard link made or removed changes the link count of the other names:
+		 * those in the same directory are read now, the rest by the next check */
+		const struct object_state *s = ev.kind == ENGINE_REMOVED ? last : &it.cur;
+
+		if (s && s->type == OBJ_FILE && (s->nlink > 1 || (last && last->nlink > 1))) {
+			struct links_ctx lc = { .w = w, .origin = origin };
+			int e;
+
+			r = pending_add(w, &ev);
+			if (r < 0)
+				goto out;
+			count_change(w, ev.kind);
+			w->in_links = true;
+			e = scan_dir_links(path, len, s->ino, observe_link, &lc);
+			w->in_links = false;
+			r = e < 0 ? e : 1;
+			goto out;
+		}
+	}
 	if (r == 1) {
-		if (ev.kind == ENGINE_ADDED)
-			w->res.added++;
-		else if (ev.kind == ENGINE_REMOVED)
-			w->res.removed++;
-		else
-			w->res.modified++;
+		count_change(w, ev.kind);
 		r = pending_add(w, &ev);
 		if (r == 0)
 			r = 1;

@@ -1141,3 +1141,41 @@ out:
 	close(dfd);
 	return r;
 }
+
+int scan_dir_links(const char *path, size_t len, uint64_t ino,
+		   int (*fn)(void *ud, const char *path, size_t len), void *ud)
+{
+	size_t off = 0;
+	int dfd = open_parent_nofollow(path, len, &off), fd, r = 0;
+	struct buf p;
+	DIR *d;
+	struct dirent *de;
+
+	if (dfd < 0)
+		return dfd == -ENOENT || dfd == -ENOTDIR ? 0 : dfd;
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	buf_init(&p, SIZE_MAX / 2);
+	while (r >= 0 && (de = readdir(d)) != NULL) {
+		if (de->d_ino != ino || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (strlen(de->d_name) == len - off && memcmp(de->d_name, path + off, len - off) == 0)
+			continue;
+		buf_reset(&p);
+		r = buf_append(&p, path, off);
+		if (r == 0)
+			r = buf_puts(&p, de->d_name);
+		if (r == 0)
+			r = fn(ud, p.data, p.len);
+	}
+	buf_release(&p);
+	closedir(d);
+	return r;
+}

@@ -104,5 +104,9 @@ void scan_observer_forget_names(struct scan_observer *ob);
  * negative errno for a failure of the observer itself (no memory).
  */
 int scan_observe(struct scan_observer *ob, struct scan_item *it);
+/* Calls fn with the path of every other entry of path's directory that is inode ino (the
+ * other names of a hard link there). */
+int scan_dir_links(const char *path, size_t len, uint64_t ino,
+		   int (*fn)(void *ud, const char *path, size_t len), void *ud);
 
 #endif

@@ -104,6 +104,30 @@ int actor_read(pid_t pid, struct actor *a)
 		a->gone = true;
 		return 0;
 	}
+	{
+		/* "Name:\tmv\nState:\tZ (zombie)": what is left of a process that exited */
+		const char *nm = strncmp(buf, "Name:", 5) == 0 ? buf + 5 : strstr(buf, "\nName:");
+		const char *stt = strstr(buf, "\nState:");
+
+		if (nm) {
+			size_t l;
+
+			nm += nm == buf + 5 ? 0 : 6;
+			while (*nm == '\t' || *nm == ' ')
+				nm++;
+			l = strcspn(nm, "\n");
+			if (l >= sizeof(a->name))
+				l = sizeof(a->name) - 1;
+			memcpy(a->name, nm, l);
+			a->name[l] = '\0';
+		}
+		if (stt) {
+			stt += 7;
+			while (*stt == '\t' || *stt == ' ')
+				stt++;
+			a->exited = *stt == 'Z' || *stt == 'X';
+		}
+	}
 	status_field(buf, "\nUid:", ids, 2);
 	a->uid = ids[0];
 	a->euid = ids[1];
@@ -216,6 +240,14 @@ int actor_json(const struct actor *a, struct buf *process, struct buf *user)
 	if (a->gone) {
 		jw_key(&w, "gone");
 		jw_bool(&w, true);
+	}
+	if (a->exited) {
+		jw_key(&w, "exited");
+		jw_bool(&w, true);
+	}
+	if (a->name[0]) {
+		jw_key(&w, "name");
+		jw_str_bytes(&w, a->name, strlen(a->name));
 	}
 	if (a->exe) {
 		jw_key(&w, "executable");

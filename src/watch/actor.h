@@ -16,6 +16,8 @@
 struct actor {
 	pid_t pid;
 	bool gone;		/* the process had exited before it could be read */
+	bool exited;		/* it had exited but not yet been reaped: name and ids only */
+	char name[16];		/* the kernel's short name (comm) */
 	char *exe;		/* NULL: unknown */
 	char *cmdline;		/* arguments joined by spaces; NULL: unknown */
 	char **argv;

@@ -9,6 +9,8 @@
 #include "watch/coalesce.h"
 #include "base/banned.h"
 
+#define CLOSE_GRACE_NS (4 * 1000 * 1000LL)
+
 struct coalesce {
 	pthread_mutex_t mu;
 	struct strmap map;	/* path -> pending_obj */
@@ -95,8 +97,11 @@ static bool settled(const struct coalesce *c, const struct pending_obj *p, int64
 	int64_t t;
 
 	if (p->mask & WEV_CLOSE_WRITE && !p->written) {
-		*when = p->last_ns;
-		return true;
+		/* a closed write is read at once, but for a moment's grace: programs such as
+		 * install and cp -p set the mode, owner or times right after closing */
+		t = p->last_ns + (c->settle_ns < CLOSE_GRACE_NS ? c->settle_ns : CLOSE_GRACE_NS);
+		*when = t;
+		return t <= now;
 	}
 	t = p->last_ns + c->settle_ns;
 	if (p->first_ns + c->max_delay_ns < t)

@@ -1,8 +1,9 @@
 /*
  * Coalescing: the events of one object are gathered until it settles, then the object
- * is read once.  An object settles when a write to it is closed (close-write after its
- * last modification), after a quiet period with no event, or at the latest a fixed time
- * after its first event (a file written without pause, such as a log).
+ * is read once.  An object settles a few milliseconds after a write to it is closed
+ * (close-write after its last modification, with a short grace for the chmod or utime
+ * that tools do right after closing), after a quiet period with no event, or at the
+ * latest a fixed time after its first event (a file written without pause, a log).
  *
  * The table is shared between the watcher's thread (which adds) and the daemon's main
  * thread (which takes settled objects out); it locks itself.  It is bounded: past its
@@ -53,7 +54,7 @@ struct coalesce *coalesce_free(struct coalesce *c);
 
 /*
  * Adds an event for path (actor may be NULL; it is copied).  Returns 1 when the object
- * is ready at once (a closed write), 0 when it waits, -ENOSPC when the table is full
+ * is ready at once, 0 when it waits, -ENOSPC when the table is full
  * (nothing added), or -ENOMEM.
  */
 int coalesce_add(struct coalesce *c, const char *path, size_t len, uint32_t mask, bool subtree,

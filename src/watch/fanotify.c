@@ -23,7 +23,7 @@
 
 #define FAN_EVENTS                                                                                 \
 	(FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_MODIFY | FAN_CLOSE_WRITE |  \
-	 FAN_ATTRIB | FAN_ONDIR)
+	 FAN_ATTRIB | FAN_ONDIR | FAN_OPEN_EXEC)
 #define DIRCACHE_MAX 65536
 #define RESOLVE_GAP_INTERVAL_NS (5 * 1000000000LL)
 
@@ -202,7 +202,10 @@ int fan_new(struct watch *w, char **paths, size_t n, char ***rest, size_t *n_res
 		fan_free(f);
 		return -ENOMEM;
 	}
-	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
+	/* FAN_REPORT_FID as well: an event on an inode alone (the link count a hard link
+	 * changed) comes with the object's own handle and no directory */
+	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME |
+				      FAN_REPORT_FID,
 			      O_RDONLY | O_CLOEXEC | O_LARGEFILE);
 	if (f->fd < 0) {
 		r = vg_error_set(err, neg_errno(), NULL, 0, 0, "fanotify_init: %s%s",
@@ -345,15 +348,58 @@ static void resolve_failed(struct watch *w, struct fan *f, const fsid_t *fsid, i
 	watch_queue_gap(w, "resolve", fs ? fs->mount_point : "/", detail);
 }
 
+/* An event that names only the object (no directory, no name): resolved to one of its
+ * paths and delivered when that is selected. */
+static int object_event(struct watch *w, struct fan *f, const struct fanotify_event_metadata *md,
+			const struct fanotify_event_info_fid *fid)
+{
+	struct file_handle *fh = (struct file_handle *)fid->handle;
+	struct fan_fs *fs = fs_find(f, (const fsid_t *)&fid->fsid);
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (!fs || fh->handle_bytes > MAX_HANDLE_SZ)
+		return 0;
+	fd = open_by_handle_at(fs->mount_fd, fh, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* gone: its directory's own events tell the rest */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	close(fd);
+	if (n <= 0 || target[0] != '/')
+		return 0;
+	target[n] = '\0';
+	if (policy_selected(policy_decide(w->o.policy, target, (size_t)n)))
+		watch_deliver(w, target, (size_t)n, wev_mask(md->mask), false, md->pid);
+	return 0;
+}
+
 static int handle_event(struct watch *w, struct fan *f, const struct fanotify_event_metadata *md)
 {
 	const uint8_t *p = (const uint8_t *)md + md->metadata_len;
 	const uint8_t *end = (const uint8_t *)md + md->event_len;
 	const struct policy *pol = w->o.policy;
+	const struct fanotify_event_info_fid *obj = NULL;
+	bool named = false;
 
 	atomic_fetch_add(&w->events, 1);
 	if (md->pid == w->o.self)
 		return 0;
+	for (const uint8_t *q = p; q + sizeof(struct fanotify_event_info_header) <= end;) {
+		const struct fanotify_event_info_header *h = (const void *)q;
+
+		if (h->len == 0)
+			break;
+		if (h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
+		    h->info_type == FAN_EVENT_INFO_TYPE_DFID)
+			named = true;
+		else if (h->info_type == FAN_EVENT_INFO_TYPE_FID)
+			obj = (const void *)q;
+		q += h->len;
+	}
+	if (!named)
+		return obj && !(md->mask & FAN_OPEN_EXEC) ? object_event(w, f, md, obj) : 0;
 	while (p + sizeof(struct fanotify_event_info_header) <= end) {
 		const struct fanotify_event_info_header *h = (const void *)p;
 		const struct fanotify_event_info_fid *fid;
@@ -401,6 +447,16 @@ static int handle_event(struct watch *w, struct fan *f, const struct fanotify_ev
 			buf_reset(&f->path);
 			if ((r = buf_append(&f->path, d->path, d->len)) < 0)
 				return r;
+		}
+		if (md->mask & FAN_OPEN_EXEC) {
+			/* not a change: who runs what, for the actors of later events */
+			if (!(f->path.len == 1 && f->path.data[0] == '/') &&
+			    (r = buf_putc(&f->path, '/')) < 0)
+				return r;
+			if ((r = buf_puts(&f->path, name)) < 0)
+				return r;
+			watch_note_exec(w, md->pid, f->path.data, f->path.len);
+			continue;
 		}
 		if (strcmp(name, ".") == 0) {
 			/* the directory itself */

@@ -39,7 +39,14 @@ struct watch {
 		struct actor a;
 	} actors[16];
 	unsigned actor_next;
+
+	/* executables by pid, from exec events: a process that exits right after it
+	 * acted can no longer be read, but what it ran was seen when it started */
+	struct strmap execs;
 };
+
+/* Notes that pid executed path (the queue delivers this before what pid does next). */
+void watch_note_exec(struct watch *w, pid_t pid, const char *path, size_t len);
 
 /* Delivers an event on path to the table (the caller decided it is relevant). */
 void watch_deliver(struct watch *w, const char *path, size_t len, uint32_t mask, bool subtree,

@@ -104,6 +104,60 @@ bool watch_ignored(const struct watch *w, const char *path, size_t len)
 	return false;
 }
 
+#define EXECS_MAX 4096
+
+static void exec_actor_free(void *p)
+{
+	if (p) {
+		actor_release(p);
+		free(p);
+	}
+}
+
+void watch_note_exec(struct watch *w, pid_t pid, const char *path, size_t len)
+{
+	const char *base = memrchr(path, '/', len);
+	struct actor *a;
+	void *old = NULL;
+
+	/* the kernel opens a program's ELF interpreter (ld-linux*.so*) for it: that is not
+	 * what the person ran */
+	base = base ? base + 1 : path;
+	if (strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld-musl", 7) == 0 ||
+	    strncmp(base, "ld.so", 5) == 0)
+		return;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return;
+	/* read now, while it runs: it may be gone by the time its changes are read */
+	if (actor_read(pid, a) < 0) {
+		free(a);
+		return;
+	}
+	/* the exec event comes while the old program is still in place: only the ids carry
+	 * over; the executable is the one the event names, and the old command line and
+	 * name are dropped */
+	free(a->exe);
+	free(a->cmdline);
+	a->cmdline = NULL;
+	for (size_t i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+	free(a->argv);
+	a->argv = NULL;
+	a->argc = 0;
+	a->name[0] = '\0';
+	a->exe = strndup(path, len);
+	if (w->execs.n >= EXECS_MAX)
+		strmap_release(&w->execs, exec_actor_free);
+	if (strmap_put(&w->execs, &pid, sizeof(pid), a, &old) < 0)
+		exec_actor_free(a);
+	exec_actor_free(old);
+	/* a new program under this pid: what was read of the old one no longer applies */
+	for (unsigned i = 0; i < ARRAY_SIZE(w->actors); i++)
+		if (w->actors[i].pid == pid)
+			w->actors[i].at_ns = INT64_MIN / 2;
+}
+
 /* The actor of pid, from a short-lived cache (a burst of events costs one /proc read). */
 static const struct actor *actor_of(struct watch *w, pid_t pid, int64_t now)
 {
@@ -118,6 +172,17 @@ static const struct actor *actor_of(struct watch *w, pid_t pid, int64_t now)
 	w->actors[slot].pid = 0;
 	if (actor_read(pid, &w->actors[slot].a) < 0)
 		return NULL;
+	if (!w->actors[slot].a.exe || w->actors[slot].a.gone) {
+		/* it exited before /proc could show it: what was read when it started */
+		const struct actor *e = strmap_get(&w->execs, &pid, sizeof(pid));
+		struct actor copy;
+
+		if (e && actor_copy(&copy, e) == 0) {
+			actor_release(&w->actors[slot].a);
+			w->actors[slot].a = copy;
+			w->actors[slot].a.exited = true;
+		}
+	}
 	w->actors[slot].pid = pid;
 	w->actors[slot].at_ns = now;
 	return &w->actors[slot].a;
@@ -398,6 +463,7 @@ struct watch *watch_free(struct watch *w)
 	free(w->gaps);
 	strv_free(w->uncovered, w->n_uncovered);
 	strv_free(w->ignore, w->n_ignore);
+	strmap_release(&w->execs, exec_actor_free);
 	for (unsigned i = 0; i < ARRAY_SIZE(w->actors); i++)
 		if (w->actors[i].pid)
 			actor_release(&w->actors[i].a);

@@ -138,3 +138,131 @@ b[off] ^= 1
 open(p, "wb").write(bytes(b))
 ' "$1" "$2" || fail "cannot flip byte $2 of $1"
 }
+
+# ---- the daemon ----
+
+# vd ARGS...: like v, also naming the test's runtime directory (the daemon's socket).
+vd() {
+	rc=0
+	"$VIGIL" --config "$T/vigil.conf" --rules "$T/rules.d" --state-dir "$T/state" \
+		--runtime-dir "$T/run" "$@" > "$T/out" 2> "$T/err" || rc=$?
+	return 0
+}
+
+# daemon_start: starts `vigil daemon` for the test's tree and waits until it answers.
+daemon_start() {
+	"$VIGIL" --config "$T/vigil.conf" --rules "$T/rules.d" --state-dir "$T/state" \
+		--runtime-dir "$T/run" daemon >> "$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	if [ -z "${_daemon_cleanup+x}" ]; then
+		_daemon_cleanup=1
+		at_exit 'kill -CONT $DAEMON_PID 2>/dev/null; kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null'
+	fi
+	local i
+	for i in $(seq 300); do
+		if "$VIGIL" --config "$T/vigil.conf" --state-dir "$T/state" --runtime-dir "$T/run" \
+			status > /dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.log"; fail "the daemon exited"; }
+		sleep 0.1
+	done
+	cat "$T/daemon.log"
+	fail "the daemon did not become ready"
+}
+
+# daemon_stop [SIGNAL]: stops the daemon (TERM by default) and waits for it.
+daemon_stop() {
+	kill "-${1:-TERM}" "$DAEMON_PID"
+	DAEMON_RC=0
+	wait "$DAEMON_PID" || DAEMON_RC=$?
+}
+
+# as_login UID CMD...: runs CMD with the kernel login uid set to UID (as a login would).
+as_login() {
+	local uid=$1
+	shift
+	bash -c 'echo "$0" > /proc/self/loginuid && exec "$@"' "$uid" "$@"
+}
+
+# changes_json: the recorded changes, one JSON object per line, into $T/changes.
+changes_json() {
+	"$VIGIL" --config "$T/vigil.conf" --state-dir "$T/state" --runtime-dir "$T/run" \
+		changes --json > "$T/changes" 2> "$T/changes.err" || fail "vigil changes failed: $(cat "$T/changes.err")"
+}
+
+# expect_changes SPEC...: waits (up to 10 s) until the changes recorded since the last
+# call include, for each SPEC "KIND PATH [ATTR,ATTR...] [EXE]", one matching record,
+# and then checks that no other record names one of those paths.  ATTRS "-" skips the
+# attribute check; EXE is the basename of process.executable.
+EXPECT_SEEN=0
+expect_changes() {
+	local i out
+	for i in $(seq 100); do
+		changes_json
+		if out=$(py - "$T/changes" "$EXPECT_SEEN" "${EXPECT_AUID:-}" "$@" <<'PY'
+import json, os, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+seen, auid = int(sys.argv[2]), sys.argv[3]
+new = lines[seen:]
+specs = [s.split() for s in sys.argv[4:]]
+missing = []
+for s in specs:
+    kind, path = s[0], s[1]
+    attrs = s[2] if len(s) > 2 else "-"
+    exe = s[3] if len(s) > 3 else None
+    ok = False
+    for e in new:
+        v = e["vigil"]
+        if v["change"] != kind or e["file"]["path"] != path:
+            continue
+        if attrs != "-" and sorted(v.get("attributes", [])) != sorted(attrs.split(",")):
+            continue
+        # a program that exits at once may be read only as its name (comm)
+        proc = e.get("process", {})
+        if exe and os.path.basename(proc.get("executable", "")).split(".")[0] != exe and \
+                proc.get("name", "").split(".")[0] != exe:
+            continue
+        if auid and e.get("user", {}).get("audit", {}).get("id") != auid:
+            continue
+        ok = True
+    if not ok:
+        missing.append(" ".join(s))
+if missing:
+    print("missing: " + "; ".join(missing))
+    for e in new:
+        print("  have: %s %s %s %s auid=%s" % (e["vigil"]["change"], e["file"]["path"],
+              ",".join(e["vigil"].get("attributes", [])),
+              e.get("process", {}).get("executable"), e.get("user", {}).get("audit", {}).get("id")))
+    sys.exit(2)
+paths = {s[1] for s in specs}
+counts = {}
+for e in new:
+    p = e["file"]["path"]
+    if p in paths:
+        counts[p] = counts.get(p, 0) + 1
+extra = [p for p, n in counts.items() if n > sum(1 for s in specs if s[1] == p)]
+if extra:
+    print("more records than expected for: " + ", ".join(extra))
+    for e in new:
+        print("  have: %s %s %s" % (e["vigil"]["change"], e["file"]["path"], ",".join(e["vigil"].get("attributes", []))))
+    sys.exit(1)
+print(len(lines))
+PY
+		); then
+			EXPECT_SEEN=$out
+			return 0
+		fi
+		case $out in "more records"*) echo "$out"; fail "unexpected records";; esac
+		sleep 0.1
+	done
+	echo "$out"
+	fail "expected changes were not recorded: $*"
+}
+
+# settle: lets the daemon read what is still settling, then marks everything so far seen.
+settle() {
+	sleep "${1:-0.3}"
+	changes_json
+	EXPECT_SEEN=$(wc -l < "$T/changes")
+}
