@@ -634,13 +634,19 @@ live_phases() {
         vigil) main="$LOGDIR/records-db.txt"; follow="$LOGDIR/records-follow.txt" ;;
         samhain) main="$LOGDIR/records-log.txt" ;;
     esac
+    # Each phase is matched against the records of its own directory.
+    local f
+    for f in "$main" $follow; do
+        grep -F " $TREE/mon/" "$f" >"${f%.txt}-mon.txt" || true
+        grep -F " $TREE/low/" "$f" >"${f%.txt}-low.txt" || true
+    done
     if want latency && [[ -f $LOGDIR/writes-latency.log ]]; then
-        match "$LOGDIR/writes-latency.log" "$main" lat
-        [[ -z $follow ]] || match "$LOGDIR/writes-latency.log" "$follow" latf
+        match "$LOGDIR/writes-latency.log" "${main%.txt}-mon.txt" lat
+        [[ -z $follow ]] || match "$LOGDIR/writes-latency.log" "${follow%.txt}-mon.txt" latf
     fi
     if want lowrate && [[ -f $LOGDIR/writes-low.log ]]; then
-        match "$LOGDIR/writes-low.log" "$main" low
-        [[ -z $follow ]] || match "$LOGDIR/writes-low.log" "$follow" lowf
+        match "$LOGDIR/writes-low.log" "${main%.txt}-low.txt" low
+        [[ -z $follow ]] || match "$LOGDIR/writes-low.log" "${follow%.txt}-low.txt" lowf
     fi
     if want burst && [[ -f $LOGDIR/burst.out ]]; then
         local tb0 tb1

@@ -86,7 +86,7 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 	struct store_baseline_info info;
 	struct reloader rl = { .orig = c };
 	struct daemon_config cfg;
-	int status, r;
+	int status, r, lock_fd;
 
 	status = cli_load(c);
 	if (status != EXIT_OK)
@@ -101,11 +101,26 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 		return log_error(EXIT_STORE,
 				 "no complete baseline for host '%s' in '%s' (run 'vigil init')",
 				 c->host_name, cli_state_dir(c));
+	/* one daemon per state directory and per socket, found out before anything is written */
+	lock_fd = control_lock_state(cli_state_dir(c));
+	if (lock_fd < 0)
+		return log_error(EXIT_FAILURE_, "'%s': %s", cli_state_dir(c),
+				 lock_fd == -EBUSY ? "another daemon uses this state directory"
+						   : strerror(-lock_fd));
+	r = control_connect(cli_runtime_dir(c));
+	if (r >= 0) {
+		close(r);
+		close(lock_fd);
+		return log_error(EXIT_FAILURE_, "control socket in '%s': another daemon answers there",
+				 cli_runtime_dir(c));
+	}
 	status = cli_open_journal(c, JOURNAL_WRITE);
 	if (status == EXIT_OK)
 		status = cli_journal_config(c);
-	if (status != EXIT_OK)
+	if (status != EXIT_OK) {
+		close(lock_fd);
 		return status;
+	}
 	cfg = (struct daemon_config){
 		.settings = &c->settings,
 		.policy = &c->policy,
@@ -119,6 +134,7 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 		.reload_ud = &rl,
 	};
 	r = daemon_run(&cfg);
+	close(lock_fd);
 	for (struct cli **g = (struct cli *[]){ rl.prev, rl.cur, NULL }; *g; g++) {
 		cli_release(*g);
 		free(*g);

@@ -22,4 +22,8 @@ int control_request(int fd, const char *request, char **ret);
 /* Reads one line (malloc'ed); 0 at end of stream, 1 with a line, or a negative errno. */
 int control_read_line(int fd, char **ret);
 
+/* Takes STATE_DIR/daemon.lock for the daemon's life: the fd, or -EBUSY when another
+ * daemon holds it. */
+int control_lock_state(const char *state_dir);
+
 #endif

@@ -604,6 +604,7 @@ static int do_reload(struct daemon *d)
 	d->w = watch_free(d->w);
 	*d->cfg = nc;
 	d->eo.policy = nc.policy;
+	engine_watch_set_policy(d->ew, nc.policy);
 	coalesce_clear(d->table);
 	r = arm(d);
 	if (r < 0)
@@ -674,11 +675,11 @@ static int64_t min64(int64_t a, int64_t b)
 
 static int loop(struct daemon *d)
 {
-	const struct settings *st = d->cfg->settings;
 	int r = 0;
 
 	while (!d->stop && r == 0) {
 		struct epoll_event evs[16];
+		const struct settings *st;
 		int64_t now = mono(), next_settle = INT64_MAX, deadline;
 		int timeout, n;
 
@@ -733,6 +734,8 @@ static int loop(struct daemon *d)
 			d->reload = false;
 			r = do_reload(d);
 		}
+		/* after a reload the settings are new: never keep a pointer across one */
+		st = d->cfg->settings;
 		now = mono();
 		if (r == 0 && now >= d->next_full) {
 			r = run_check(d, "check", "check", true, NULL, 0);

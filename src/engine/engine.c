@@ -908,6 +908,11 @@ int engine_watch_begin(const struct engine_opts *o, struct engine_watch **ret)
 	return 0;
 }
 
+void engine_watch_set_policy(struct engine_watch *w, const struct policy *p)
+{
+	w->o.policy = p;
+}
+
 int64_t engine_watch_run_id(const struct engine_watch *w)
 {
 	return w->c.run_id;

@@ -128,6 +128,8 @@ int engine_watch_note(struct engine_watch *w, const char *type, const char *fiel
 /* Ends the session's run (status 0 for a clean stop) and frees it. */
 int engine_watch_end(struct engine_watch *w, int status);
 int64_t engine_watch_run_id(const struct engine_watch *w);
+/* Uses policy p from now on (the settings and rules were reloaded). */
+void engine_watch_set_policy(struct engine_watch *w, const struct policy *p);
 const char *engine_watch_run_uuid(const struct engine_watch *w);
 
 /* "added", "removed", "modified", "error", "unstable". */

@@ -28,6 +28,7 @@ struct journal {
 	int broken;	/* why the tree could not be loaded (0: it could); no appends then */
 	char *actor;	/* a JSON object, or NULL: the system acted */
 	struct buf text, canon;	/* reused for every append */
+	uint64_t tx_serial;	/* the store transaction the tree edge was last known in */
 };
 
 static int load_edge(struct journal *j)
@@ -250,6 +251,25 @@ static int compose(struct journal *j, const char *type, const char *fields, uint
 	return r;
 }
 
+/*
+ * Another process (vigil check beside the daemon) may have appended since our last
+ * transaction: inside a new one, which holds the write lock, the edge is looked at again.
+ */
+static int refresh_edge(struct journal *j)
+{
+	uint64_t n;
+	int r = store_tx_begin(j->store);
+
+	if (r < 0 || store_tx_serial(j->store) == j->tx_serial)
+		return r;
+	r = store_journal_size(j->store, &n);
+	if (r == 0 && n != j->b.size)
+		r = load_edge(j);
+	if (r == 0)
+		j->tx_serial = store_tx_serial(j->store);
+	return r;
+}
+
 int journal_append(struct journal *j, const char *type, const char *fields_json,
 		   uint64_t *ret_index)
 {
@@ -263,6 +283,10 @@ int journal_append(struct journal *j, const char *type, const char *fields_json,
 		return -EPERM; /* a reader does not write */
 	if (j->broken)
 		return j->broken;
+	r = refresh_edge(j);
+	if (r < 0)
+		return r;
+	index = j->b.size;
 	r = time_format_rfc3339(now, t, sizeof(t));
 	if (r == 0)
 		r = compose(j, type, fields_json ? fields_json : "{}", index, t, false, NULL, 0);
@@ -335,6 +359,11 @@ int journal_checkpoint(struct journal *j, struct buf *out)
 	merkle_hash root;
 	int r;
 
+	if (j->signer) {
+		r = refresh_edge(j);
+		if (r < 0)
+			return r;
+	}
 	merkle_builder_root(&j->b, root);
 	buf_init(&text, 4096);
 	buf_init(&note, 8192);
@@ -357,9 +386,11 @@ int journal_checkpoint(struct journal *j, struct buf *out)
 int journal_checkpoint_if_due(struct journal *j, int64_t interval_ns, bool *ret_issued)
 {
 	struct store_checkpoint c = { 0 };
-	int r = store_checkpoint_latest(j->store, &c);
+	int r = j->signer ? refresh_edge(j) : 0;
 	bool due;
 
+	if (r == 0)
+		r = store_checkpoint_latest(j->store, &c);
 	if (r < 0)
 		return r;
 	due = r == 0 || (c.size != j->b.size && clock_now_ns() - c.time_ns >= interval_ns);

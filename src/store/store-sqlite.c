@@ -30,6 +30,7 @@ struct store {
 	sqlite3_stmt *j_append, *j_hash_put, *j_hash_get;
 	bool in_tx;
 	unsigned batch;
+	uint64_t tx_serial;	/* transactions begun on this connection */
 };
 
 struct store_cursor {
@@ -464,6 +465,7 @@ static int tx_begin(struct store *s)
 	if (r == 0) {
 		s->in_tx = true;
 		s->batch = 0;
+		s->tx_serial++;
 	}
 	return r;
 }
@@ -1292,6 +1294,11 @@ int store_tx_begin(struct store *s)
 int store_tx_commit(struct store *s)
 {
 	return tx_commit(s);
+}
+
+uint64_t store_tx_serial(const struct store *s)
+{
+	return s->tx_serial;
 }
 
 void store_tx_rollback(struct store *s)

@@ -161,6 +161,9 @@ int store_run_finish(struct store *s, int64_t run_id, const struct store_run *ru
 
 int store_tx_begin(struct store *s);
 int store_tx_commit(struct store *s);
+/* Counts the write transactions begun on s: a reader of cached state that another
+ * process may have changed re-reads it when this moved. */
+uint64_t store_tx_serial(const struct store *s);
 void store_tx_rollback(struct store *s);
 
 /* ---- the journal (journal/ owns its meaning; the store keeps its rows) ---- */
