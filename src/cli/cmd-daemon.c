@@ -135,9 +135,13 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 	};
 	r = daemon_run(&cfg);
 	close(lock_fd);
-	for (struct cli **g = (struct cli *[]){ rl.prev, rl.cur, NULL }; *g; g++) {
-		cli_release(*g);
-		free(*g);
+	if (rl.prev) {
+		cli_release(rl.prev);
+		free(rl.prev);
+	}
+	if (rl.cur) {
+		cli_release(rl.cur);
+		free(rl.cur);
 	}
 	if (r == -ENOMEM)
 		return log_error(EXIT_FAILURE_, "out of memory");

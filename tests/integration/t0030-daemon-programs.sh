@@ -130,6 +130,17 @@ sleep 0.5
 changes_json
 grep -q "$D/noise" "$T/changes" && fail "an excluded path was recorded"
 
+# the login uid was read for most of them (only a process reaped before its events were
+# read has none), and never a wrong one
+changes_json
+py - "$T/changes" <<'PY' || fail "login uids are missing or wrong"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ids = [e.get("user", {}).get("audit", {}).get("id") for e in recs if "process" in e]
+assert ids.count("1000") >= 1, ids
+assert all(i in ("1000", None) for i in ids), ids
+PY
+
 # every change is in the journal too, with its actor
 vd journal tail -n 500 --json; expect_rc 0
 grep -q '"executable":"/usr/bin/vim' "$T/out" || { cat "$T/out" | head; fail "the journal lacks the actor"; }

@@ -61,7 +61,7 @@ grep -q "\"path\":\"$D/mon/sub/inner\"" "$T/changes" || fail "a file in a direct
 
 # ---- restart: changes made while no daemon runs are reported at start
 daemon_stop TERM
-[ "$DAEMON_RC" -eq 0 ] || fail "the daemon did not stop cleanly"
+[ "$DAEMON_RC" -eq 0 ] || { cat "$T/daemon.log"; fail "the daemon did not stop cleanly"; }
 echo offline > "$D/mon/f9"
 rm "$D/mon/f10"
 daemon_start

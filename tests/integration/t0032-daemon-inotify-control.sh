@@ -49,7 +49,7 @@ for i in $(seq 50); do "${V2[@]}" changes --json > "$T/two/changes"; grep -q "$D
 grep -q "$D/later/g" "$T/two/changes" || fail "the second daemon missed its change"
 changes_json
 grep -q "$D/later/g" "$T/changes" && fail "the first daemon recorded the second one's change"
-kill "$P2"; wait "$P2" || fail "the second daemon did not stop cleanly"
+kill "$P2"; wait "$P2" || { cat "$T/two/daemon.log"; fail "the second daemon did not stop cleanly"; }
 
 # a second daemon on the same state directory is refused, before it writes anything
 vd daemon; [ "$rc" -ne 0 ] || fail "a second daemon on the same state started"
@@ -118,7 +118,7 @@ grep -q "reload failed" "$T/daemon.log" || fail "the failed reload was not logge
 rm "$T/rules.d/zz.rules"
 
 daemon_stop TERM
-[ "$DAEMON_RC" -eq 0 ] || fail "the daemon did not stop cleanly"
+[ "$DAEMON_RC" -eq 0 ] || { cat "$T/daemon.log"; fail "the daemon did not stop cleanly"; }
 
 # settings: a full check interval above 7 days is refused with its place
 printf '[daemon]\nfull_interval = 700000\n' > "$T/vigil.conf"
