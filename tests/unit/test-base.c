@@ -15,6 +15,7 @@
 #include "base/json-canon.h"
 #include "base/object.h"
 #include "base/parse.h"
+#include "base/strmap.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 
@@ -348,6 +349,77 @@ static void test_attr_names(void **state)
 	assert_string_equal(attr_name(ATTR_SHA3_256), "sha3-256");
 }
 
+/* The map against a plain array: every key present or absent as it should be after a
+ * long mix of puts and removes (the backward shift must never hide an entry). */
+static void test_strmap(void **state)
+{
+	enum { N = 5000 };
+	static int present[N];
+	struct strmap m = { 0 };
+	unsigned seed = 12345;
+
+	memset(present, 0, sizeof(present));
+	for (int round = 0; round < 40000; round++) {
+		char key[16];
+		int k, n;
+
+		seed = seed * 1103515245u + 12345u;
+		k = (int)((seed >> 8) % N);
+		n = snprintf(key, sizeof(key), "k%d", k);
+		if ((seed >> 4) & 1) {
+			void *old = NULL;
+
+			assert_int_equal(strmap_put(&m, key, (size_t)n, (void *)(intptr_t)(k + 1), &old), 0);
+			assert_true(old == (present[k] ? (void *)(intptr_t)(k + 1) : NULL));
+			present[k] = 1;
+		} else {
+			void *v = strmap_remove(&m, key, (size_t)n);
+
+			assert_true(v == (present[k] ? (void *)(intptr_t)(k + 1) : NULL));
+			present[k] = 0;
+		}
+	}
+	{
+		size_t count = 0;
+
+		for (int k = 0; k < N; k++) {
+			char key[16];
+			int n = snprintf(key, sizeof(key), "k%d", k);
+			void *v = strmap_get(&m, key, (size_t)n);
+
+			assert_true(v == (present[k] ? (void *)(intptr_t)(k + 1) : NULL));
+			count += present[k];
+		}
+		assert_int_equal(m.n, count);
+	}
+	/* keys are bytes: a NUL inside and a prefix are different keys */
+	assert_int_equal(strmap_put(&m, "a\0b", 3, (void *)1, NULL), 0);
+	assert_null(strmap_get(&m, "a", 1));
+	assert_ptr_equal(strmap_get(&m, "a\0b", 3), (void *)1);
+	strmap_release(&m, NULL);
+	assert_null(strmap_get(&m, "a\0b", 3));
+}
+
+static void test_json_path(void **state)
+{
+	const char *j = "{\"a\":{\"b\":{\"c\":\"deep\"},\"n\":-42,\"s\":[1,{\"c\":\"no\"}]},"
+			"\"c\":\"top\",\"e\":\"x\\\"y\"}";
+	char out[32];
+
+	assert_int_equal(json_path_string(j, strlen(j), "a.b.c", out, sizeof(out)), 0);
+	assert_string_equal(out, "deep");
+	assert_int_equal(json_path_string(j, strlen(j), "a.n", out, sizeof(out)), 0);
+	assert_string_equal(out, "-42");
+	assert_int_equal(json_path_string(j, strlen(j), "c", out, sizeof(out)), 0);
+	assert_string_equal(out, "top");
+	assert_int_equal(json_path_string(j, strlen(j), "a.c", out, sizeof(out)), -ENOENT);
+	assert_int_equal(json_path_string(j, strlen(j), "a.s.c", out, sizeof(out)), -EINVAL);
+	/* an escaped string is not given out half-decoded */
+	assert_int_equal(json_path_string(j, strlen(j), "e", out, sizeof(out)), -ENOENT);
+	assert_int_equal(json_path_string(j, strlen(j), "a.b.c", out, 3), -E2BIG);
+	assert_int_equal(json_top_string(j, strlen(j), "a.b.c", out, sizeof(out)), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +435,8 @@ int main(void)
 		cmocka_unit_test(test_object_diff),
 		cmocka_unit_test(test_object_copy_and_format),
 		cmocka_unit_test(test_attr_names),
+		cmocka_unit_test(test_strmap),
+		cmocka_unit_test(test_json_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
