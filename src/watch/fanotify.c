@@ -49,6 +49,7 @@ struct fan {
 	size_t n_fs;
 	struct strmap dirs;	/* fsid + handle -> dir_entry */
 	struct buf path;	/* the path being decided: no allocation per event */
+	bool cleared;		/* the cache was emptied (entries held are gone) */
 	uint8_t *buf;
 };
 
@@ -203,10 +204,16 @@ int fan_new(struct watch *w, char **paths, size_t n, char ***rest, size_t *n_res
 		return -ENOMEM;
 	}
 	/* FAN_REPORT_FID as well: an event on an inode alone (the link count a hard link
-	 * changed) comes with the object's own handle and no directory */
-	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME |
-				      FAN_REPORT_FID,
+	 * changed) comes with the object's own handle and no directory.  FAN_REPORT_TARGET_FID
+	 * (Linux 5.17): a directory made or moved comes with its own handle, so it is known
+	 * by path before anything happens in it, and still after it is deleted. */
+	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+				      FAN_REPORT_DFID_NAME_TARGET,
 			      O_RDONLY | O_CLOEXEC | O_LARGEFILE);
+	if (f->fd < 0 && errno == EINVAL)
+		f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+					      FAN_REPORT_DFID_NAME | FAN_REPORT_FID,
+				      O_RDONLY | O_CLOEXEC | O_LARGEFILE);
 	if (f->fd < 0) {
 		r = vg_error_set(err, neg_errno(), NULL, 0, 0, "fanotify_init: %s%s",
 				 strerror(errno),
@@ -265,13 +272,66 @@ static uint32_t wev_mask(uint64_t m)
 	return r;
 }
 
+#define DIR_KEY_MAX (sizeof(fsid_t) + 8 + MAX_HANDLE_SZ)
+
+/* The cache key of a handle: the filesystem, the handle's type and bytes. */
+static size_t dir_key(const fsid_t *fsid, const struct file_handle *fh, uint8_t key[DIR_KEY_MAX])
+{
+	memcpy(key, fsid, sizeof(fsid_t));
+	memcpy(key + sizeof(fsid_t), fh, 8);
+	memcpy(key + sizeof(fsid_t) + 8, fh->f_handle, fh->handle_bytes);
+	return sizeof(fsid_t) + 8 + fh->handle_bytes;
+}
+
+static struct dir_entry *dir_insert(struct fan *f, const uint8_t *key, size_t klen,
+				    const char *path, size_t len, int *err)
+{
+	struct dir_entry *d;
+	void *old = NULL;
+
+	if (f->dirs.n >= DIRCACHE_MAX) {
+		strmap_release(&f->dirs, dir_entry_free);
+		f->cleared = true;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->path = strndup(path, len))) {
+		free(d);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	d->len = len;
+	if (strmap_put(&f->dirs, key, klen, d, &old) < 0) {
+		dir_entry_free(d);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (old)
+		dir_entry_free(old);
+	return d;
+}
+
+/* A directory made or moved here, known by its handle (FAN_REPORT_TARGET_FID). */
+static int dir_learn(struct fan *f, const struct fanotify_event_info_fid *child, const char *path,
+		     size_t len)
+{
+	const struct file_handle *fh = (const struct file_handle *)child->handle;
+	uint8_t key[DIR_KEY_MAX];
+	int err = 0;
+
+	if (fh->handle_bytes > MAX_HANDLE_SZ)
+		return 0;
+	if (!dir_insert(f, key, dir_key((const fsid_t *)&child->fsid, fh, key), path, len, &err))
+		return err;
+	return 0;
+}
+
 /* The directory of a handle: from the cache, else resolved and cached.  NULL when it
  * cannot be resolved (*err set). */
 static struct dir_entry *dir_lookup(struct watch *w, struct fan *f, const fsid_t *fsid,
 				    struct file_handle *fh, int *err)
 {
-	uint8_t key[sizeof(fsid_t) + 8 + MAX_HANDLE_SZ];
-	size_t klen = sizeof(fsid_t) + 8 + fh->handle_bytes;
+	uint8_t key[DIR_KEY_MAX];
+	size_t klen;
 	struct dir_entry *d;
 	struct fan_fs *fs;
 	char link[64], target[PATH_MAX];
@@ -282,9 +342,7 @@ static struct dir_entry *dir_lookup(struct watch *w, struct fan *f, const fsid_t
 		*err = -EINVAL;
 		return NULL;
 	}
-	memcpy(key, fsid, sizeof(fsid_t));
-	memcpy(key + sizeof(fsid_t), fh, 8);
-	memcpy(key + sizeof(fsid_t) + 8, fh->f_handle, fh->handle_bytes);
+	klen = dir_key(fsid, fh, key);
 	d = strmap_get(&f->dirs, key, klen);
 	if (d)
 		return d;
@@ -315,21 +373,7 @@ static struct dir_entry *dir_lookup(struct watch *w, struct fan *f, const fsid_t
 		*err = -EXDEV; /* not reachable from our root */
 		return NULL;
 	}
-	if (f->dirs.n >= DIRCACHE_MAX)
-		strmap_release(&f->dirs, dir_entry_free);
-	d = calloc(1, sizeof(*d));
-	if (!d || !(d->path = strndup(target, (size_t)n))) {
-		free(d);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	d->len = (size_t)n;
-	if (strmap_put(&f->dirs, key, klen, d, NULL) < 0) {
-		dir_entry_free(d);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	return d;
+	return dir_insert(f, key, klen, target, (size_t)n, err);
 }
 
 static void resolve_failed(struct watch *w, struct fan *f, const fsid_t *fsid, int err)
@@ -469,6 +513,15 @@ static int handle_event(struct watch *w, struct fan *f, const struct fanotify_ev
 			return r;
 		if ((r = buf_puts(&f->path, name)) < 0)
 			return r;
+		if (is_dir && obj && (mask & (WEV_CREATE | WEV_MOVED_TO))) {
+			/* known now, before anything happens in it or it goes away */
+			f->cleared = false;
+			r = dir_learn(f, obj, f->path.data, f->path.len);
+			if (r < 0)
+				return r;
+			if (f->cleared)
+				d = NULL;
+		}
 		if (d && !d->pd_ready) {
 			r = policy_dir_at(pol, d->path, d->len, &d->pd);
 			if (r < 0)
