@@ -8,7 +8,8 @@
  *       close of one file: the prepared files in turn (file i is written
  *       again every NFILES/RATE seconds), or with "new" a new file
  *       DIR/n<seq> each time.  After each close() the CLOCK_REALTIME time is
- *       kept in memory; LOG gets "<close ns> <path>" lines at the end.
+ *       kept in memory, with the time just before open(); LOG gets
+ *       "<close ns> <open ns> <path>" lines at the end.
  *   latency-writer noise DIR RATE SECONDS
  *       RATE file operations per second in DIR, alternately "write a temporary
  *       file" (open + write + close) and "rename it over its target", over
@@ -28,9 +29,14 @@
  *       each new line prefixed with the CLOCK_REALTIME time at which it was
  *       read; stops on SIGTERM/SIGINT.
  *   latency-writer match WRITES RECORDS TIMEOUT_MS
- *       WRITES and RECORDS hold "<ns> <path>" lines.  For every write, the
- *       first record of the same path at or after the write's time is its
- *       detection; none within TIMEOUT_MS makes the write lost.  Prints one
+ *       WRITES holds "<close ns> <open ns> <path>" lines (as written by
+ *       rate), RECORDS "<ns> <path>" lines.  For every write, the first
+ *       record of the same path at or after the write's open() is its
+ *       detection, and its latency is the record's time minus the close
+ *       time; none within TIMEOUT_MS of the close makes the write lost.  A
+ *       record can precede the end of close() by a few microseconds (the
+ *       kernel reports the close before the system call returns): such
+ *       latencies count as 0 and are counted in before_close.  Prints one
  *       line of key=value statistics (latencies in ms).
  */
 #include <errno.h>
@@ -134,7 +140,7 @@ static int cmd_prepare(const char *dir, unsigned long n)
 }
 
 struct stamp_rec {
-	int64_t ns;
+	int64_t open_ns, ns;
 	unsigned long idx;
 };
 
@@ -164,6 +170,7 @@ static int cmd_rate(const char *dir, unsigned long nfiles, unsigned long rate,
 			sum_lag += t - target;
 		int len = snprintf(buf, sizeof buf, "changed %010lu of file %07lu\n", i,
 				   fresh ? i : i % nfiles);
+		rec[i].open_ns = now_ns(CLOCK_REALTIME);
 		if (fresh) {
 			snprintf(path, sizeof path, "%s/n%07lu", dir, i);
 			write_file(path, O_CREAT | O_EXCL, buf, (size_t)len);
@@ -182,9 +189,11 @@ static int cmd_rate(const char *dir, unsigned long nfiles, unsigned long rate,
 		die("fopen", log);
 	for (unsigned long i = 0; i < done; i++) {
 		if (fresh)
-			fprintf(f, "%" PRId64 " %s/n%07lu\n", rec[i].ns, dir, rec[i].idx);
+			fprintf(f, "%" PRId64 " %" PRId64 " %s/n%07lu\n", rec[i].ns, rec[i].open_ns, dir,
+				rec[i].idx);
 		else
-			fprintf(f, "%" PRId64 " %s/f%05lu\n", rec[i].ns, dir, rec[i].idx % nfiles);
+			fprintf(f, "%" PRId64 " %" PRId64 " %s/f%05lu\n", rec[i].ns, rec[i].open_ns, dir,
+				rec[i].idx % nfiles);
 	}
 	if (fclose(f) != 0)
 		die("write", log);
@@ -420,11 +429,11 @@ static int cmd_tail(const char *file)
 /* ------------------------------------------------------------------------ */
 
 struct entry {
-	int64_t ns;
+	int64_t ns, from_ns;	/* from_ns: the write's open() (writes only) */
 	char *path;
 };
 
-static struct entry *read_entries(const char *file, size_t *n)
+static struct entry *read_entries(const char *file, size_t *n, int two_times)
 {
 	FILE *f = fopen(file, "r");
 	if (!f)
@@ -441,10 +450,20 @@ static struct entry *read_entries(const char *file, size_t *n)
 		if (!sp || !sp[1])
 			continue;
 		*sp = 0;
-		char *end;
-		long long ns = strtoll(line, &end, 10);
+		char *end, *rest = sp + 1;
+		long long ns = strtoll(line, &end, 10), from = ns;
 		if (*end)
 			continue;
+		if (two_times) {
+			char *sp2 = strchr(rest, ' ');
+			if (!sp2 || !sp2[1])
+				continue;
+			*sp2 = 0;
+			from = strtoll(rest, &end, 10);
+			if (*end)
+				continue;
+			rest = sp2 + 1;
+		}
 		if (cnt == cap) {
 			cap *= 2;
 			e = realloc(e, cap * sizeof *e);
@@ -452,7 +471,8 @@ static struct entry *read_entries(const char *file, size_t *n)
 		if (!e)
 			die("realloc", NULL);
 		e[cnt].ns = ns;
-		e[cnt].path = strdup(sp + 1);
+		e[cnt].from_ns = from;
+		e[cnt].path = strdup(rest);
 		cnt++;
 	}
 	free(line);
@@ -491,17 +511,18 @@ static double pct(const int64_t *v, size_t n, double p)
 static int cmd_match(const char *writes_file, const char *records_file, unsigned long timeout_ms)
 {
 	size_t nw, nr;
-	struct entry *w = read_entries(writes_file, &nw);
-	struct entry *r = read_entries(records_file, &nr);
+	struct entry *w = read_entries(writes_file, &nw, 1);
+	struct entry *r = read_entries(records_file, &nr, 0);
 	qsort(r, nr, sizeof *r, cmp_entry);
 	int64_t *lat = malloc((nw ? nw : 1) * sizeof *lat);
 	int64_t timeout = (int64_t)timeout_ms * 1000000;
-	size_t matched = 0, lost = 0, late = 0;
+	size_t matched = 0, lost = 0, late = 0, before_close = 0;
 	double sum = 0;
 	for (size_t i = 0; i < nw; i++) {
-		/* first record with path == w.path and ns >= w.ns */
+		/* first record with path == w.path and ns >= the write's open() */
 		size_t lo = 0, hi = nr;
 		struct entry key = w[i];
+		key.ns = w[i].from_ns;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
 			if (cmp_entry(&r[mid], &key) < 0)
@@ -510,8 +531,13 @@ static int cmd_match(const char *writes_file, const char *records_file, unsigned
 				hi = mid;
 		}
 		if (lo < nr && strcmp(r[lo].path, w[i].path) == 0 && r[lo].ns - w[i].ns <= timeout) {
-			lat[matched++] = r[lo].ns - w[i].ns;
-			sum += (double)(r[lo].ns - w[i].ns);
+			int64_t d = r[lo].ns - w[i].ns;
+			if (d < 0) {
+				before_close++;
+				d = 0;
+			}
+			lat[matched++] = d;
+			sum += (double)d;
 		} else {
 			if (lo < nr && strcmp(r[lo].path, w[i].path) == 0)
 				late++;
@@ -519,9 +545,9 @@ static int cmd_match(const char *writes_file, const char *records_file, unsigned
 		}
 	}
 	qsort(lat, matched, sizeof *lat, cmp_i64);
-	printf("changes=%zu records=%zu matched=%zu lost=%zu lost_but_seen_later=%zu "
+	printf("changes=%zu records=%zu matched=%zu lost=%zu lost_but_seen_later=%zu before_close=%zu "
 	       "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f\n",
-	       nw, nr, matched, lost, late, pct(lat, matched, 50), pct(lat, matched, 90),
+	       nw, nr, matched, lost, late, before_close, pct(lat, matched, 50), pct(lat, matched, 90),
 	       pct(lat, matched, 99), matched ? lat[matched - 1] / 1e6 : -1.0,
 	       matched ? sum / 1e6 / matched : -1.0);
 	return 0;

@@ -185,6 +185,16 @@ cpu_ms() {
     done
     echo $((ticks * 1000 / CLK_TCK))
 }
+# CPU time (ns) of all live threads of the process tree, from schedstat:
+# finer than the 10 ms ticks of /proc/PID/stat, used for the idle windows.
+cpu_sched_ns() {
+    local p n=0 v
+    for p in $(proc_tree "$1"); do
+        v=$(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }')
+        n=$((n + ${v:-0}))
+    done
+    echo "$n"
+}
 # Voluntary context switches (sleeps, i.e. wake-ups) of all threads of the
 # process tree.
 vcsw() {
@@ -388,9 +398,9 @@ daemon_events() {  # file-system events the daemon has read so far (vigil only)
 # never touched.  Database, log and lock file are in the phase's directory.
 # Usage: "${SAMHAIN_NS[@]}" RC CMD...
 SAMHAIN_NS=(unshare -m --propagation private -- sh -c 'mount --bind "$0" /etc/samhain/samhainrc && exec "$@"')
-# samhain_setup NAME ROOT [EXCLUDE]: sets SDIR, SRC (config), SLOG
+# samhain_setup NAME ROOT [EXCLUDE] [FILECHECK_S]: sets SDIR, SRC (config), SLOG
 samhain_setup() {
-    local name=$1 root=$2 excl=${3:-}
+    local name=$1 root=$2 excl=${3:-} fct=${4:-315360000}
     SDIR="$STATE/samhain-$name"
     rm -rf "$SDIR"
     mkdir -p "$SDIR"
@@ -425,7 +435,7 @@ MountCheckActive = no
 [Misc]
 Daemon = no
 ChecksumTest = check
-SetFileCheckTime = 315360000
+SetFileCheckTime = $fct
 ReportOnlyOnce = no
 SetDatabasePath = $SDIR/samhain_file
 SetLogfilePath = $SLOG
@@ -446,7 +456,7 @@ samhain_watches() {  # inotify watches held by the daemon
     done
     echo "$n"
 }
-samhain_completed() { grep -c 'msg=<File check completed' "$SLOG" 2>/dev/null || true; }
+samhain_completed() { local n; n=$(grep -c 'msg=<File check completed' "$SLOG" 2>/dev/null); echo "${n:-0}"; }
 samhain_start() {  # samhain_start EXPECTED_WATCHES; sets DPID, T_READY_S
     local want=$1 t0 i
     rm -f "$SLOG"
@@ -583,23 +593,24 @@ live_phases() {
         # file activity anywhere on the file system) wakes a daemon up: up to
         # IDLE_TRIES windows are measured and the one in which the rest of the
         # machine was quietest is kept.
-        local try best=999 mb0 mt0 mb1 mt1 r0 e0 e1 busy
+        local try best=999 mb0 mt0 mb1 mt1 r0 e0 e1 busy s0 s1
         for ((try = 1; try <= IDLE_TRIES; try++)); do
             say "$TOOL: idle for $IDLE_SECONDS s (window $try of at most $IDLE_TRIES)"
             sleep 5
             e0=$(daemon_events)
-            c0=$(cpu_ms "$DPID"); k0=$(vcsw "$DPID"); t0=$(now_ns); read -r mb0 mt0 < <(machine_busy)
+            c0=$(cpu_ms "$DPID"); s0=$(cpu_sched_ns "$DPID"); k0=$(vcsw "$DPID"); t0=$(now_ns); read -r mb0 mt0 < <(machine_busy)
             r0=$(stat -c %s "$REC_FILE")
             sleep "$IDLE_SECONDS"
-            c1=$(cpu_ms "$DPID"); k1=$(vcsw "$DPID"); t1=$(now_ns); read -r mb1 mt1 < <(machine_busy)
+            c1=$(cpu_ms "$DPID"); s1=$(cpu_sched_ns "$DPID"); k1=$(vcsw "$DPID"); t1=$(now_ns); read -r mb1 mt1 < <(machine_busy)
             e1=$(daemon_events)
             busy=$(awk -v b=$((mb1 - mb0 - (c1 - c0) * CLK_TCK / 1000)) -v k=$((mt1 - mt0)) 'BEGIN { printf "%.0f", (k > 0 ? 100 * b / k : 0) }')
-            printf 'window %d: daemon cpu %d ms, vcsw %d, machine busy (others) %s%%, daemon events %s, records file grew %s bytes\n' \
-                "$try" $((c1 - c0)) $((k1 - k0)) "$busy" "$([[ -n $e0 && -n $e1 ]] && echo $((e1 - e0)) || echo n/a)" \
+            printf 'window %d: daemon cpu %d ms (schedstat %s ms), vcsw %d, machine busy (others) %s%%, daemon events %s, records file grew %s bytes\n' \
+                "$try" $((c1 - c0)) "$(awk -v n=$((s1 - s0)) 'BEGIN { printf "%.1f", n / 1e6 }')" $((k1 - k0)) "$busy" "$([[ -n $e0 && -n $e1 ]] && echo $((e1 - e0)) || echo n/a)" \
                 $(($(stat -c %s "$REC_FILE") - r0)) >>"$LOGDIR/idle.txt"
             if ((busy < best)); then
                 best=$busy
-                R["$TOOL|idle.cpu_ms"]=$((c1 - c0))
+                R["$TOOL|idle.cpu_ms"]=$(awk -v n=$((s1 - s0)) 'BEGIN { printf "%.1f", n / 1e6 }')
+                R["$TOOL|idle.cpu_ms_ticks"]=$((c1 - c0))
                 R["$TOOL|idle.seconds"]=$(ms_between "$t0" "$t1" | awk '{ printf "%.1f", $1 / 1000 }')
                 R["$TOOL|idle.wakeups_per_s"]=$(awk -v n=$((k1 - k0)) -v t="$(ms_between "$t0" "$t1")" 'BEGIN { printf "%.1f", n / (t / 1000) }')
                 R["$TOOL|idle.machine_busy"]=$busy
@@ -708,7 +719,7 @@ memory_phase() {  # memory_phase NFILES NDIRS
     R["$TOOL|$key.files"]=$nf
     case $TOOL in
         vigil) vigil_setup "$name" "$root" "" 60 ;;
-        samhain) samhain_setup "$name" "$root" ;;
+        samhain) samhain_setup "$name" "$root" "" 60 ;;
     esac
     say "$TOOL: $name: baseline"
     t_init
@@ -741,11 +752,11 @@ memory_phase() {  # memory_phase NFILES NDIRS
             done
             ;;
         samhain)
-            # SIGTTOU makes Samhain run a file check now.
+            # SetFileCheckTime = 60 in this phase: wait for the next "File
+            # check completed" after the start-up check.
             before=$(samhain_completed)
-            say "$TOOL: $name: requesting a file check (SIGTTOU)"
-            kill -TTOU "$DPID"
-            for ((i = 0; i < 2 * 1800; i++)); do
+            say "$TOOL: $name: waiting for Samhain's scheduled file check (SetFileCheckTime = 60 s)"
+            for ((i = 0; i < 2 * (60 + 1800); i++)); do
                 (($(samhain_completed) > before)) && { done_check=1; break; }
                 kill -0 "$DPID" 2>/dev/null || break
                 sleep 0.5

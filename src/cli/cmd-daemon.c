@@ -185,7 +185,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			puts(line);
 			return EXIT_OK;
 		}
-		printf("%-18s running\n", "state");
+		printf("%-18s %s\n", "state",
+		       strstr(line, "\"ready\":true") ? "running" : "starting (the start check runs)");
 		print_status_line(line, "pid", "pid");
 		print_status_line(line, "mode", "mode");
 		printf("%-18s ", "filesystems");

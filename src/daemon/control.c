@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -138,9 +139,12 @@ int control_read_line(int fd, char **ret)
 
 int control_request(int fd, const char *request, char **ret)
 {
+	struct timeval tv = { .tv_sec = 30 };
 	size_t n = strlen(request);
 	int r;
 
+	/* a daemon deep in a check answers between objects; one that never does is stuck */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (write(fd, request, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
 		return -errno ? -errno : -EIO;
 	r = control_read_line(fd, ret);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -49,6 +50,7 @@ struct daemon {
 	int followers[MAX_FOLLOWERS];
 	size_t n_followers;
 	bool stop, reload;
+	bool ready;		/* armed and the start check done */
 
 	int64_t started_ns, started_mono;
 	int64_t next_quick, next_full, next_checkpoint, next_watchdog, next_status;	/* monotonic */
@@ -137,9 +139,17 @@ static void watchdog(struct daemon *d)
 	d->next_watchdog = now + d->watchdog_ns / 2;
 }
 
+static void handle_client(struct daemon *d);
+
+/* Called during long checks: systemd's watchdog, and status requests still answered. */
 static void progress(void *ud)
 {
-	watchdog(ud);
+	struct daemon *d = ud;
+	struct pollfd p = { .fd = d->listen_fd, .events = POLLIN };
+
+	watchdog(d);
+	if (poll(&p, 1, 0) == 1)
+		handle_client(d);
 }
 
 /* ---- checks ---- */
@@ -377,6 +387,8 @@ static void status_json(struct daemon *d, struct buf *out)
 	jw_obj_open(&w);
 	jw_key(&w, "running");
 	jw_bool(&w, true);
+	jw_key(&w, "ready");
+	jw_bool(&w, d->ready);
 	jw_key(&w, "pid");
 	jw_i64(&w, getpid());
 	jw_key(&w, "host");
@@ -454,7 +466,7 @@ static void status_json(struct daemon *d, struct buf *out)
 
 static void handle_client(struct daemon *d)
 {
-	struct timeval tv = { .tv_sec = 2 };
+	struct timeval tv = { .tv_usec = 500 * 1000 };
 	_cleanup_free_ char *req = NULL;
 	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	uid_t uid = 0;
@@ -830,6 +842,7 @@ int daemon_run(struct daemon_config *cfg)
 	d.next_checkpoint = mono();
 	if (sd_watchdog_enabled(0, &usec) > 0)
 		d.watchdog_ns = (int64_t)usec * 1000;
+	d.ready = true;
 	sd_notify(0, "READY=1");
 	notify_status(&d, true);
 	log_info("ready (pid %d, control socket %s/%s)", (int)getpid(), cfg->runtime_dir,

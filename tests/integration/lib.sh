@@ -160,8 +160,9 @@ daemon_start() {
 	fi
 	local i
 	for i in $(seq 300); do
+		# ready: the watcher is armed and the start check recorded what changed offline
 		if "$VIGIL" --config "$T/vigil.conf" --state-dir "$T/state" --runtime-dir "$T/run" \
-			status > /dev/null 2>&1; then
+			status --json 2> /dev/null | grep -q '"ready":true'; then
 			return 0
 		fi
 		kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.log"; fail "the daemon exited"; }

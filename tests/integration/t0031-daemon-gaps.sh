@@ -109,7 +109,7 @@ import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 start = {(e["vigil"]["change"], e["file"]["path"]) for e in recs if e["vigil"]["detection"]["source"] == "start"}
 d = sys.argv[2]
-assert ("modified", d + "/f9") in start, start
+assert ("modified", d + "/f9") in start, (start, [(e["vigil"]["change"], e["vigil"]["detection"]["source"], e["@timestamp"]) for e in recs if e["file"]["path"] in (d + "/f9", d + "/f10")])
 assert ("removed", d + "/f10") in start, start
 PY
 [ "$(sql_value "$T/state/vigil.db" "select count(*) from gaps where reason = 'restart'")" -eq $((restarts + 1)) ] ||

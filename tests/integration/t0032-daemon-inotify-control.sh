@@ -41,7 +41,7 @@ V2=("$VIGIL" --config "$T/two/vigil.conf" --rules "$T/two/rules.d" --state-dir "
 "${V2[@]}" daemon >> "$T/two/daemon.log" 2>&1 &
 P2=$!
 at_exit "kill $P2 2>/dev/null; wait $P2 2>/dev/null"
-for i in $(seq 100); do "${V2[@]}" status >/dev/null 2>&1 && break; sleep 0.1; done
+for i in $(seq 100); do "${V2[@]}" status --json 2>/dev/null | grep -q '"ready":true' && break; sleep 0.1; done
 "${V2[@]}" status --json > "$T/two/status" || { cat "$T/two/daemon.log"; fail "the second daemon does not answer"; }
 grep -q '"mode":"fanotify"' "$T/two/status" || fail "the second daemon is not in fanotify mode"
 echo changed > "$D/later/g"
