@@ -254,8 +254,10 @@ static int handle_gaps(struct daemon *d)
 			d->overflows++;
 		log_warning("monitoring gap %s (%s): %s; rescanning %s", id, g[i].reason,
 			    g[i].detail ? g[i].detail : "", g[i].scope);
-		if (strcmp(g[i].reason, "pending-limit") == 0)
-			coalesce_clear(d->table); /* the rescan covers all of it */
+		/* events were lost: those still waiting tell only part of the story, and the
+		 * rescan that follows reads everything they could name */
+		if (strcmp(g[i].reason, "pending-limit") == 0 || strcmp(g[i].reason, "overflow") == 0)
+			coalesce_clear(d->table);
 		scopes[i] = g[i].scope;
 	}
 	/* at once: what could have been missed is looked at now */
@@ -311,6 +313,7 @@ static int handle_settled_at(struct daemon *d, int64_t now)
 	struct buf events, process, user;
 	const char *mode = "fanotify";
 	struct watch_info wi;
+	unsigned rounds = 0;
 	int r = 0;
 
 	if (watch_get_info(d->w, &wi) == 0) {
@@ -362,7 +365,8 @@ static int handle_settled_at(struct daemon *d, int64_t now)
 		for (size_t i = 0; i < n_sub; i++)
 			free(subtrees[i]);
 		free(subtrees);
-		if (r < 0 || n < TAKE_BATCH)
+		/* back to the loop now and then: a gap waiting there makes the rest moot */
+		if (r < 0 || n < TAKE_BATCH || ++rounds >= 8)
 			break;
 	}
 	buf_release(&events);

@@ -192,7 +192,7 @@ changes_json() {
 		changes --json > "$T/changes" 2> "$T/changes.err" || fail "vigil changes failed: $(cat "$T/changes.err")"
 }
 
-# expect_changes SPEC...: waits (up to 10 s) until the changes recorded since the last
+# expect_changes SPEC...: waits (up to 30 s) until the changes recorded since the last
 # call include, for each SPEC "KIND PATH [ATTR,ATTR...] [EXE]", one matching record,
 # and then checks that no other record names one of those paths.  ATTRS "-" skips the
 # attribute check; EXE is the basename of process.executable (or the process name).
@@ -201,7 +201,7 @@ changes_json() {
 EXPECT_SEEN=0
 expect_changes() {
 	local i out
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		changes_json
 		if out=$(py - "$T/changes" "$EXPECT_SEEN" "${EXPECT_AUID:-}" "$@" <<'PY'
 import json, os, sys

@@ -48,7 +48,7 @@ settle
 # install: a new file with a mode, which install sets just after closing the file; the
 # daemon's grace after a close normally joins both, but a loaded machine may split them
 as_login 1000 install -m 0750 "$D/etc/other.conf" "$D/etc/installed"
-for i in $(seq 100); do changes_json; grep -q "$D/etc/installed" "$T/changes" && break; sleep 0.1; done
+for i in $(seq 300); do changes_json; grep -q "$D/etc/installed" "$T/changes" && break; sleep 0.1; done
 settle 0.3
 [ "$(stat -c %a "$D/etc/installed")" = 750 ] || fail "install did not set the mode"
 py - "$T/changes" "$D/etc/installed" <<'PY' || fail "install: the last record does not hold mode 0750"

@@ -8,7 +8,7 @@
 [ "$(id -u)" -eq 0 ] || skip "needs root (fanotify)"
 D=$T/tree
 mkdir -p "$D/mon" "$D/outside/sub"
-for i in $(seq 50); do echo "$i" > "$D/mon/f$i"; done
+for i in $(seq 200); do echo "$i" > "$D/mon/f$i"; done
 echo inner > "$D/outside/sub/inner"
 rules "$D/mon/**"
 v init -q; expect_rc 0
@@ -73,12 +73,12 @@ rm -rf "$D/mon/olddir"
 sync
 echo 2 > /proc/sys/vm/drop_caches
 kill -CONT "$DAEMON_PID"
-for i in $(seq 100); do
+for i in $(seq 300); do
 	[ "$(sql_value "$T/state/vigil.db" "select count(*) from gaps where reason = 'resolve'")" -gt "$gaps_before" ] && break
 	sleep 0.1
 done
 resolved=$(sql_value "$T/state/vigil.db" "select count(*) from gaps where reason = 'resolve'")
-for i in $(seq 100); do
+for i in $(seq 300); do
 	changes_json
 	grep -q "\"path\":\"$D/mon/olddir/x\".*\"change\":\"removed\"" "$T/changes" && break
 	sleep 0.1
@@ -89,7 +89,7 @@ grep -q "\"path\":\"$D/mon/olddir/x\".*\"change\":\"removed\"" "$T/changes" ||
 
 # ---- a directory moved into the monitored tree: what it holds is found without events
 mv "$D/outside/sub" "$D/mon/sub"
-for i in $(seq 100); do
+for i in $(seq 300); do
 	changes_json
 	grep -q "\"path\":\"$D/mon/sub/inner\"" "$T/changes" && break
 	sleep 0.1

@@ -41,11 +41,11 @@ V2=("$VIGIL" --config "$T/two/vigil.conf" --rules "$T/two/rules.d" --state-dir "
 "${V2[@]}" daemon >> "$T/two/daemon.log" 2>&1 &
 P2=$!
 at_exit "kill $P2 2>/dev/null; wait $P2 2>/dev/null"
-for i in $(seq 100); do "${V2[@]}" status --json 2>/dev/null | grep -q '"ready":true' && break; sleep 0.1; done
+for i in $(seq 300); do "${V2[@]}" status --json 2>/dev/null | grep -q '"ready":true' && break; sleep 0.1; done
 "${V2[@]}" status --json > "$T/two/status" || { cat "$T/two/daemon.log"; fail "the second daemon does not answer"; }
 grep -q '"mode":"fanotify"' "$T/two/status" || fail "the second daemon is not in fanotify mode"
 echo changed > "$D/later/g"
-for i in $(seq 50); do "${V2[@]}" changes --json > "$T/two/changes"; grep -q "$D/later/g" "$T/two/changes" && break; sleep 0.1; done
+for i in $(seq 200); do "${V2[@]}" changes --json > "$T/two/changes"; grep -q "$D/later/g" "$T/two/changes" && break; sleep 0.1; done
 grep -q "$D/later/g" "$T/two/changes" || fail "the second daemon missed its change"
 changes_json
 grep -q "$D/later/g" "$T/changes" && fail "the first daemon recorded the second one's change"
@@ -85,7 +85,7 @@ FP=$!
 at_exit "kill $FP 2>/dev/null"
 sleep 0.5
 echo live > "$D/mon/live"
-for i in $(seq 50); do grep -q "$D/mon/live" "$T/follow" && break; sleep 0.1; done
+for i in $(seq 200); do grep -q "$D/mon/live" "$T/follow" && break; sleep 0.1; done
 grep -q "$D/mon/live" "$T/follow" || { cat "$T/follow"; tail "$T/daemon.log"; fail "--follow did not deliver the change"; }
 kill "$FP"
 
@@ -98,7 +98,7 @@ vd changes --since 1h; expect_rc 0; out_has "$D/mon/live"
 # reload (SIGHUP) with a wider rule set: the new tree is watched from then on
 rules "$D/mon/**" "$D/later/**"
 kill -HUP "$DAEMON_PID"
-for i in $(seq 50); do
+for i in $(seq 200); do
 	[ "$(sql_value "$T/state/vigil.db" "select count(*) from gaps where reason = 'reload'")" -ge 1 ] && break
 	sleep 0.1
 done

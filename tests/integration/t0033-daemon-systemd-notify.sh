@@ -17,14 +17,14 @@ vigil, T = sys.argv[1], sys.argv[2]
 path = T + "/notify"
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(path)
-s.settimeout(10)
+s.settimeout(60)
 env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
 p = subprocess.Popen([vigil, "--config", T + "/vigil.conf", "--rules", T + "/rules.d",
                       "--state-dir", T + "/state", "--runtime-dir", T + "/run", "daemon"],
                      env=env, stdout=open(T + "/daemon.log", "w"), stderr=subprocess.STDOUT)
 msgs, ready_at = [], None
 try:
-    deadline = time.time() + 10
+    deadline = time.time() + 60
     while time.time() < deadline:
         m = s.recv(4096).decode()
         msgs.append(m)
@@ -42,7 +42,7 @@ try:
     assert any(x.startswith("STATUS=") and "fanotify" in x for x in msgs), msgs
     assert sum("WATCHDOG=1" in x for x in msgs) >= 3, msgs
     p.terminate()
-    deadline = time.time() + 10
+    deadline = time.time() + 60
     while time.time() < deadline and not any("STOPPING=1" in x for x in msgs):
         msgs.append(s.recv(4096).decode())
     assert any("STOPPING=1" in x for x in msgs), msgs
