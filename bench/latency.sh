@@ -91,10 +91,10 @@ else
     BURST=100000; BURST_TIMEOUT=900
     CORPUS_FILES=1000000; CORPUS_DIRS=(1000 100000)
 fi
-READY_TIMEOUT=1800     # daemon start-up on the largest corpus
+READY_TIMEOUT=3600     # daemon start-up on the largest corpus
 QUIET_S=5              # a record stream is settled after this long without growth
 QUIET_MAX=240          # ... or after this long in any case
-IDLE_TRIES=3           # idle windows at most (the quietest is kept)
+IDLE_TRIES=5           # idle windows at most (the quietest is kept)
 
 # --------------------------------------------------------------------------
 # Paths
@@ -190,7 +190,7 @@ cpu_ms() {
 cpu_sched_ns() {
     local p n=0 v
     for p in $(proc_tree "$1"); do
-        v=$(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }')
+        v=$(cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }')
         n=$((n + ${v:-0}))
     done
     echo "$n"
@@ -336,7 +336,10 @@ vigil_start() {  # sets DPID, T_READY_S; returns 1 if the daemon did not become 
             DPID=""
             return 1
         fi
-        if "${V[@]}" status >/dev/null 2>&1; then
+        # Ready: status answers (exit 0) and, where the daemon reports it,
+        # says that its start check is done.
+        if "${V[@]}" --json status >"$LOGDIR/status-poll.json" 2>/dev/null &&
+            [[ $(jq -r 'if has("ready") then .ready else true end' "$LOGDIR/status-poll.json" 2>/dev/null) == true ]]; then
             T_READY_S=$(ms_between "$t0" "$(now_ns)" | awk '{ printf "%.2f", $1 / 1000 }')
             "${V[@]}" status >"$LOGDIR/status-ready.txt" 2>&1 || true
             "${V[@]}" --json status >"$LOGDIR/status-ready.json" 2>&1 || true
@@ -591,9 +594,8 @@ live_phases() {
     if want idle && [[ -n ${DPID:-} ]]; then
         # Other work on the machine (and, for a file-system-wide watcher, any
         # file activity anywhere on the file system) wakes a daemon up: up to
-        # IDLE_TRIES windows are measured and the one in which the rest of the
-        # machine was quietest is kept.
-        local try best=999 mb0 mt0 mb1 mt1 r0 e0 e1 busy s0 s1
+        # IDLE_TRIES windows are measured and the quietest is kept.
+        local try best=999999999 mb0 mt0 mb1 mt1 r0 e0 e1 busy s0 s1
         for ((try = 1; try <= IDLE_TRIES; try++)); do
             say "$TOOL: idle for $IDLE_SECONDS s (window $try of at most $IDLE_TRIES)"
             sleep 5
@@ -607,8 +609,13 @@ live_phases() {
             printf 'window %d: daemon cpu %d ms (schedstat %s ms), vcsw %d, machine busy (others) %s%%, daemon events %s, records file grew %s bytes\n' \
                 "$try" $((c1 - c0)) "$(awk -v n=$((s1 - s0)) 'BEGIN { printf "%.1f", n / 1e6 }')" $((k1 - k0)) "$busy" "$([[ -n $e0 && -n $e1 ]] && echo $((e1 - e0)) || echo n/a)" \
                 $(($(stat -c %s "$REC_FILE") - r0)) >>"$LOGDIR/idle.txt"
-            if ((busy < best)); then
-                best=$busy
+            # vigil: the window with the fewest file-system events read (they
+            # are what wakes a file-system-wide watcher); Samhain: the window
+            # in which the rest of the machine was least busy.
+            local score=$busy
+            [[ -z $e0 || -z $e1 ]] || score=$((e1 - e0))
+            if ((score < best)); then
+                best=$score
                 R["$TOOL|idle.cpu_ms"]=$(awk -v n=$((s1 - s0)) 'BEGIN { printf "%.1f", n / 1e6 }')
                 R["$TOOL|idle.cpu_ms_ticks"]=$((c1 - c0))
                 R["$TOOL|idle.seconds"]=$(ms_between "$t0" "$t1" | awk '{ printf "%.1f", $1 / 1000 }')
@@ -617,7 +624,11 @@ live_phases() {
                 R["$TOOL|idle.window"]=$try
                 if [[ -n $e0 && -n $e1 ]]; then R["$TOOL|idle.events"]=$((e1 - e0)); fi
             fi
-            ((busy >= 5)) || break
+            if [[ -n $e0 && -n $e1 ]]; then
+                (((e1 - e0) >= 50)) || break
+            else
+                ((busy >= 5)) || break
+            fi
         done
     fi
 
@@ -756,7 +767,7 @@ memory_phase() {  # memory_phase NFILES NDIRS
             # check completed" after the start-up check.
             before=$(samhain_completed)
             say "$TOOL: $name: waiting for Samhain's scheduled file check (SetFileCheckTime = 60 s)"
-            for ((i = 0; i < 2 * (60 + 1800); i++)); do
+            for ((i = 0; i < 2 * (60 + 3600); i++)); do
                 (($(samhain_completed) > before)) && { done_check=1; break; }
                 kill -0 "$DPID" 2>/dev/null || break
                 sleep 0.5

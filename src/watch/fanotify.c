@@ -43,6 +43,14 @@ struct dir_entry {
 	struct policy_dir pd;
 };
 
+/* An info record, copied out of the read buffer: the kernel packs records (and events)
+ * on 4-byte boundaries, and the structs need more. */
+union info_rec {
+	struct fanotify_event_info_fid fid;
+	uint64_t align;
+	uint8_t bytes[sizeof(struct fanotify_event_info_fid) + 8 + MAX_HANDLE_SZ + NAME_MAX + 2];
+};
+
 struct fan {
 	int fd;
 	struct fan_fs *fs;
@@ -50,6 +58,7 @@ struct fan {
 	struct strmap dirs;	/* fsid + handle -> dir_entry */
 	struct buf path;	/* the path being decided: no allocation per event */
 	bool cleared;		/* the cache was emptied (entries held are gone) */
+	union info_rec rec_named, rec_obj;	/* aligned copies of an event's records */
 	uint8_t *buf;
 };
 
@@ -419,35 +428,53 @@ static int object_event(struct watch *w, struct fan *f, const struct fanotify_ev
 	return 0;
 }
 
-static int handle_event(struct watch *w, struct fan *f, const struct fanotify_event_metadata *md)
+/* Copies the first record of type a or b from the records [p, end) into out. */
+static bool find_rec(const uint8_t *p, const uint8_t *end, uint8_t a, uint8_t b,
+		     union info_rec *out, size_t *ret_len)
 {
-	const uint8_t *p = (const uint8_t *)md + md->metadata_len;
-	const uint8_t *end = (const uint8_t *)md + md->event_len;
+	while (p + sizeof(struct fanotify_event_info_header) <= end) {
+		struct fanotify_event_info_header h;
+
+		memcpy(&h, p, sizeof(h));
+		if (h.len < sizeof(h) || p + h.len > end)
+			return false;
+		if ((h.info_type == a || h.info_type == b) && h.len <= sizeof(out->bytes) &&
+		    h.len >= sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle)) {
+			memset(out, 0, sizeof(*out));
+			memcpy(out->bytes, p, h.len);
+			*ret_len = h.len;
+			return true;
+		}
+		p += h.len;
+	}
+	return false;
+}
+
+static int handle_event(struct watch *w, struct fan *f, const struct fanotify_event_metadata *md,
+			const uint8_t *p, const uint8_t *end)
+{
 	const struct policy *pol = w->o.policy;
 	const struct fanotify_event_info_fid *obj = NULL;
-	bool named = false;
+	union info_rec *rn = &f->rec_named, *ro = &f->rec_obj;
+	size_t rn_len = 0, ro_len = 0;
+	bool named;
 
 	atomic_fetch_add(&w->events, 1);
 	if (md->pid == w->o.self)
 		return 0;
-	for (const uint8_t *q = p; q + sizeof(struct fanotify_event_info_header) <= end;) {
-		const struct fanotify_event_info_header *h = (const void *)q;
+	named = find_rec(p, end, FAN_EVENT_INFO_TYPE_DFID_NAME, FAN_EVENT_INFO_TYPE_DFID, rn, &rn_len);
+	if (find_rec(p, end, FAN_EVENT_INFO_TYPE_FID, FAN_EVENT_INFO_TYPE_FID, ro, &ro_len)) {
+		struct file_handle *oh = (struct file_handle *)ro->fid.handle;
 
-		if (h->len == 0)
-			break;
-		if (h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
-		    h->info_type == FAN_EVENT_INFO_TYPE_DFID)
-			named = true;
-		else if (h->info_type == FAN_EVENT_INFO_TYPE_FID)
-			obj = (const void *)q;
-		q += h->len;
+		if (sizeof(struct fanotify_event_info_fid) + sizeof(*oh) + oh->handle_bytes <= ro_len)
+			obj = &ro->fid;
 	}
 	if (!named)
 		return obj && !(md->mask & FAN_OPEN_EXEC) ? object_event(w, f, md, obj) : 0;
-	while (p + sizeof(struct fanotify_event_info_header) <= end) {
-		const struct fanotify_event_info_header *h = (const void *)p;
-		const struct fanotify_event_info_fid *fid;
-		struct file_handle *fh;
+	{
+		const struct fanotify_event_info_fid *fid = &rn->fid;
+		struct file_handle *fh = (struct file_handle *)fid->handle;
+		size_t hdr = sizeof(struct fanotify_event_info_fid) + sizeof(*fh);
 		const char *name;
 		struct dir_entry *d;
 		uint32_t mask = wev_mask(md->mask);
@@ -455,25 +482,18 @@ static int handle_event(struct watch *w, struct fan *f, const struct fanotify_ev
 		bool is_dir = mask & WEV_DIR, subtree = false;
 		int err = 0, r;
 
-		if (h->len == 0 || p + h->len > end)
-			break;
-		if (h->info_type != FAN_EVENT_INFO_TYPE_DFID_NAME &&
-		    h->info_type != FAN_EVENT_INFO_TYPE_DFID) {
-			p += h->len;
-			continue;
-		}
-		fid = (const void *)p;
-		fh = (struct file_handle *)fid->handle;
-		name = h->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME
+		if (hdr + fh->handle_bytes > rn_len || fh->handle_bytes > MAX_HANDLE_SZ)
+			return 0;
+		/* the name follows the handle, NUL-terminated within the record (zeroed past it) */
+		name = rn->fid.hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME
 			       ? (const char *)fh->f_handle + fh->handle_bytes
 			       : ".";
-		p += h->len;
 		d = dir_lookup(w, f, (const fsid_t *)&fid->fsid, fh, &err);
 		if (!d) {
 			if (err == -ENOMEM)
 				return err;
 			resolve_failed(w, f, (const fsid_t *)&fid->fsid, err);
-			continue;
+			return 0;
 		}
 		/* a directory renamed or moved: every cached path below it may be stale */
 		if (is_dir && (mask & (WEV_MOVED_FROM | WEV_MOVED_TO))) {
@@ -500,14 +520,14 @@ static int handle_event(struct watch *w, struct fan *f, const struct fanotify_ev
 			if ((r = buf_puts(&f->path, name)) < 0)
 				return r;
 			watch_note_exec(w, md->pid, f->path.data, f->path.len);
-			continue;
+			return 0;
 		}
 		if (strcmp(name, ".") == 0) {
 			/* the directory itself */
 			rule = policy_decide(pol, f->path.data, f->path.len);
 			if (policy_selected(rule))
 				watch_deliver(w, f->path.data, f->path.len, mask, false, md->pid);
-			continue;
+			return 0;
 		}
 		if (!(f->path.len == 1 && f->path.data[0] == '/') && (r = buf_putc(&f->path, '/')) < 0)
 			return r;
@@ -532,7 +552,7 @@ static int handle_event(struct watch *w, struct fan *f, const struct fanotify_ev
 		}
 		if (d) {
 			if (!d->wanted && !d->selected)
-				continue; /* the drop path: nothing here is monitored */
+				return 0; /* the drop path: nothing here is monitored */
 			/* an entry made, removed or renamed changes its directory too */
 			if (d->selected && (mask & (WEV_CREATE | WEV_DELETE | WEV_MOVED_FROM |
 						    WEV_MOVED_TO)))
@@ -563,7 +583,6 @@ int fan_process(struct watch *w)
 
 	for (;;) {
 		ssize_t n = read(f->fd, f->buf, EVENT_BUF);
-		const struct fanotify_event_metadata *md = (const void *)f->buf;
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -572,20 +591,28 @@ int fan_process(struct watch *w)
 		}
 		if (n == 0)
 			return 0;
-		for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+		for (size_t off = 0; off + sizeof(struct fanotify_event_metadata) <= (size_t)n;) {
+			struct fanotify_event_metadata m;
 			int r;
 
-			if (md->vers != FANOTIFY_METADATA_VERSION)
+			/* copied out: events are packed on 4-byte boundaries */
+			memcpy(&m, f->buf + off, sizeof(m));
+			if (m.vers != FANOTIFY_METADATA_VERSION)
 				return -EPROTO;
-			if (md->mask & FAN_Q_OVERFLOW) {
+			if (m.event_len < m.metadata_len || m.metadata_len < sizeof(m) ||
+			    off + m.event_len > (size_t)n)
+				return -EPROTO;
+			if (m.mask & FAN_Q_OVERFLOW) {
 				atomic_fetch_add(&w->overflows, 1);
 				watch_queue_gap(w, "overflow", "/",
 						"the fanotify queue overflowed; events were lost");
-				continue;
+			} else {
+				r = handle_event(w, f, &m, f->buf + off + m.metadata_len,
+						 f->buf + off + m.event_len);
+				if (r < 0)
+					return r;
 			}
-			r = handle_event(w, f, md);
-			if (r < 0)
-				return r;
+			off += m.event_len;
 		}
 	}
 }
