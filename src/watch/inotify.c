@@ -92,12 +92,15 @@ static int add_one(struct watch *w, struct ino *in, int dirfd, const char *path)
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
 	for (;;) {
+		int e;
+
 		wd = inotify_add_watch(in->fd, link, INO_MASK);
 		if (wd >= 0)
 			break;
-		if (errno == ENOSPC && !in->limit_hit && raise_limit())
+		e = errno;
+		if (e == ENOSPC && !in->limit_hit && raise_limit())
 			continue;
-		if (errno == ENOSPC) {
+		if (e == ENOSPC) {
 			if (!in->limit_hit)
 				watch_queue_gap(w, "watch-limit", path,
 						"the inotify watch limit was reached; directories"
@@ -106,7 +109,7 @@ static int add_one(struct watch *w, struct ino *in, int dirfd, const char *path)
 			watch_add_uncovered(w, path);
 			return 0;
 		}
-		return errno == ENOENT ? 0 : -errno;
+		return e == ENOENT ? 0 : -e;
 	}
 	{
 		char *copy = strdup(path);
