@@ -367,6 +367,33 @@ static int list_one(void *ud, const struct store_change_row *row)
 	return 0;
 }
 
+/* The attributes named in the event's "vigil.attributes" list. */
+static uint32_t attrs_of(const char *json)
+{
+	const char *p = strstr(json, "\"attributes\":[");
+	uint32_t m = 0;
+
+	if (!p)
+		return 0;
+	for (p += 14; *p && *p != ']';) {
+		const char *q;
+		int a;
+
+		if (*p != '"') {
+			p++;
+			continue;
+		}
+		q = strchr(p + 1, '"');
+		if (!q)
+			break;
+		a = attr_from_name(p + 1, (size_t)(q - p - 1));
+		if (a >= 0)
+			m |= ATTR_BIT(a);
+		p = q + 1;
+	}
+	return m;
+}
+
 /* Prints a change that arrived on the follow stream (unless the store listing had it). */
 static void follow_line(struct lister *l, const char *line)
 {
@@ -382,7 +409,7 @@ static void follow_line(struct lister *l, const char *line)
 	if (l->c->json)
 		puts(line);
 	else if (json_path_string(line, n, "file.path", path, sizeof(path)) == 0)
-		print_change(l->c, line, path, strlen(path), 0);
+		print_change(l->c, line, path, strlen(path), attrs_of(line));
 	else
 		puts(line); /* a path with escapes: the JSON says it exactly */
 	fflush(stdout);
