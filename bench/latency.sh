@@ -5,7 +5,8 @@
 #
 # Usage: sudo bash bench/latency.sh [--quick] [--vigil PATH] [--work DIR]
 #                                   [--vigil-mode auto|fanotify|inotify]
-#                                   [--phases LIST] [--skip-vigil] [--skip-samhain]
+#                                   [--phases LIST] [--wait-idle S]
+#                                   [--skip-vigil] [--skip-samhain]
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +19,7 @@ SKIP_VIGIL=0
 SKIP_SAMHAIN=0
 VIGIL_MODE=auto
 PHASES=latency,lowrate,idle,burst,memory
+WAIT_IDLE=0
 NPROC=$(nproc)
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -33,6 +35,9 @@ Usage: sudo bash bench/latency.sh [options]
                         (default: auto)
   --phases LIST         comma-separated subset of
                         latency,lowrate,idle,burst,memory (default: all)
+  --wait-idle SECONDS   before each measurement on the live tree, wait up to
+                        SECONDS for the rest of the machine to be idle
+                        (< 10% of the CPUs busy over 5 s); default 0
   --skip-vigil          do not run vigil
   --skip-samhain        do not run Samhain
   -h, --help            this text
@@ -58,6 +63,8 @@ while (($#)); do
         --vigil-mode=*) VIGIL_MODE=${1#*=}; shift ;;
         --phases) PHASES=${2:?--phases needs a list}; shift 2 ;;
         --phases=*) PHASES=${1#*=}; shift ;;
+        --wait-idle) WAIT_IDLE=${2:?--wait-idle needs seconds}; shift 2 ;;
+        --wait-idle=*) WAIT_IDLE=${1#*=}; shift ;;
         --skip-vigil) SKIP_VIGIL=1; shift ;;
         --skip-samhain) SKIP_SAMHAIN=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -66,6 +73,7 @@ while (($#)); do
 done
 
 case $VIGIL_MODE in auto|fanotify|inotify) ;; *) die "--vigil-mode must be auto, fanotify or inotify" ;; esac
+[[ $WAIT_IDLE =~ ^[0-9]+$ ]] || die "--wait-idle must be a number of seconds"
 IFS=', ' read -r -a PHASE_LIST <<<"$PHASES"
 for p in "${PHASE_LIST[@]}"; do
     case $p in latency|lowrate|idle|burst|memory) ;; *) die "unknown phase '$p'" ;; esac
@@ -166,7 +174,7 @@ build_writer() {
 # --------------------------------------------------------------------------
 proc_tree() {  # a pid and its live descendants
     local p=$1 c
-    [[ -d /proc/$p ]] || return 0
+    [[ -n $p && -d /proc/$p ]] || return 0
     printf '%s\n' "$p"
     for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do proc_tree "$c"; done
 }
@@ -217,6 +225,47 @@ helper_rss_kb() {  # RSS of the children of a daemon (Samhain keeps a helper pro
 }
 machine_busy() {  # "busy total" jiffies from /proc/stat
     awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+
+# Share (%) of the machine's CPU used by processes other than the given
+# process trees over the last SECONDS: others_busy SECONDS PID...
+others_busy() {
+    local secs=$1 p b0 t0 b1 t1 c0=0 c1=0; shift
+    read -r b0 t0 < <(machine_busy)
+    for p in "$@"; do c0=$((c0 + $(cpu_ms "$p"))); done
+    sleep "$secs"
+    read -r b1 t1 < <(machine_busy)
+    for p in "$@"; do c1=$((c1 + $(cpu_ms "$p"))); done
+    awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v c=$((c1 - c0)) -v hz="$CLK_TCK" \
+        'BEGIN { v = t > 0 ? 100 * (b - c * hz / 1000) / t : 0; if (v < 0) v = 0; printf "%.0f", v }'
+}
+# wait_idle LABEL PID...: with --wait-idle, wait until the rest of the machine
+# is idle (under 10% busy over 5 s), at most WAIT_IDLE seconds.
+wait_idle() {
+    local label=$1 waited=0 busy; shift
+    ((WAIT_IDLE > 0)) || return 0
+    while :; do
+        busy=$(others_busy 5 "$@")
+        ((busy >= 10)) || break
+        waited=$((waited + 5))
+        if ((waited >= WAIT_IDLE)); then
+            note "$TOOL" "$label: the rest of the machine was still ${busy}% busy after waiting ${WAIT_IDLE} s; measured anyway"
+            return 0
+        fi
+        ((waited % 60)) || say "$TOOL: $label: waiting for the machine to be idle (others ${busy}% busy)"
+    done
+    ((waited == 0)) || say "$TOOL: $label: waited ${waited} s for the machine to be idle"
+}
+# sampler OUT PID...: once a second, "<ns> <machine busy> <machine total>
+# <cpu ms of each PID's tree>..." until killed.
+sampler() {
+    local out=$1 p line; shift
+    while :; do
+        line="$(now_ns) $(machine_busy)"
+        for p in "$@"; do line+=" $(cpu_ms "$p")"; done
+        printf '%s\n' "$line" >>"$out"
+        sleep 1
+    done
 }
 
 stop_pid() {  # stop_pid PID [signal]
@@ -563,17 +612,46 @@ live_phases() {
 
     if want latency; then
         say "$TOOL: latency: $LAT_RATE changes/s over $LAT_FILES files for $LAT_SECONDS s, $NOISE_RATE noise ops/s"
+        wait_idle latency "$DPID" "$CPID"
         "$W" noise "$TREE/noise" "$NOISE_RATE" 0 >"$LOGDIR/noise.out" 2>&1 &
-        local np=$!
+        local np=$! wp sp cc0 cc1
         PIDS_TO_STOP+=("$np")
         sleep 2
-        c0=$(cpu_ms "$DPID"); t0=$(now_ns); read -r b0 k0 < <(machine_busy)
+        c0=$(cpu_ms "$DPID"); cc0=$(cpu_ms "$CPID"); t0=$(now_ns); read -r b0 k0 < <(machine_busy)
         "$W" rate "$TREE/mon" "$LAT_FILES" "$LAT_RATE" "$LAT_SECONDS" "$LOGDIR/writes-latency.log" \
-            >"$LOGDIR/rate-latency.out" 2>&1 || note "$TOOL" "latency: the writer did not finish"
-        c1=$(cpu_ms "$DPID"); t1=$(now_ns); read -r b1 k1 < <(machine_busy)
+            >"$LOGDIR/rate-latency.out" 2>&1 &
+        wp=$!
+        sampler "$LOGDIR/samples-latency.txt" "$DPID" "$wp" "$np" "$CPID" &
+        sp=$!
+        PIDS_TO_STOP+=("$sp")
+        wait "$wp" || note "$TOOL" "latency: the writer did not finish"
+        c1=$(cpu_ms "$DPID"); cc1=$(cpu_ms "$CPID"); t1=$(now_ns); read -r b1 k1 < <(machine_busy)
+        stop_pid "$sp"
         stop_pid "$np"
         R["$TOOL|lat.cpu_cores"]=$(awk -v c=$((c1 - c0)) -v t="$(ms_between "$t0" "$t1")" 'BEGIN { printf "%.2f", c / t }')
         R["$TOOL|lat.machine_busy"]=$(awk -v b=$((b1 - b0)) -v k=$((k1 - k0)) 'BEGIN { printf "%.0f", 100 * b / k }')
+        # The rest of the machine: all CPU time minus the daemon's, the
+        # writer's, the noise generator's (its whole run, a little more than
+        # the window) and the record collector's.
+        local wcpu ncpu
+        wcpu=$(sed -n 's/.*cpu_ms=\([0-9]*\).*/\1/p' "$LOGDIR/rate-latency.out")
+        ncpu=$(sed -n 's/.*cpu_ms=\([0-9]*\).*/\1/p' "$LOGDIR/noise.out")
+        R["$TOOL|lat.others_busy"]=$(awk -v b=$((b1 - b0)) -v k=$((k1 - k0)) -v hz="$CLK_TCK" \
+            -v c=$((c1 - c0 + cc1 - cc0 + ${wcpu:-0} + ${ncpu:-0})) \
+            'BEGIN { v = 100 * (b - c * hz / 1000) / k; if (v < 0) v = 0; printf "%.0f", v }')
+        # the busiest 5 s of the rest of the machine during the run
+        R["$TOOL|lat.others_peak5"]=$(awk -v hz="$CLK_TCK" '
+            { t[NR] = $3; b[NR] = $2; c = 0; for (i = 4; i <= NF; i++) c += $i; s[NR] = c }
+            END {
+                m = 0
+                for (i = 6; i <= NR; i++) {
+                    dt = t[i] - t[i - 5]; if (dt <= 0 || s[i] < s[i - 5]) continue
+                    v = 100 * ((b[i] - b[i - 5]) - (s[i] - s[i - 5]) * hz / 1000) / dt
+                    if (v > m) m = v
+                }
+                printf "%.0f", m
+            }' "$LOGDIR/samples-latency.txt" 2>/dev/null || true)
+        R["$TOOL|lat.workload_cpu"]=$(awk -v w="${wcpu:-0}" -v n="${ncpu:-0}" -v t="$(ms_between "$t0" "$t1")" 'BEGIN { printf "%.2f / %.2f", w / t, n / t }')
         R["$TOOL|lat.rate"]=$(sed -n 's/.*achieved_rate=\([0-9.]*\).*/\1/p' "$LOGDIR/rate-latency.out")
         R["$TOOL|lat.behind"]=$(sed -n 's/.*max_behind_ms=\([0-9.]*\).*/\1/p' "$LOGDIR/rate-latency.out")
         R["$TOOL|lat.noise"]=$(sed -n 's/.*achieved_rate=\([0-9.]*\).*/\1/p' "$LOGDIR/noise.out")
@@ -584,6 +662,7 @@ live_phases() {
     fi
 
     if want lowrate && [[ -n ${DPID:-} ]]; then
+        wait_idle "low rate" "$DPID" "$CPID"
         say "$TOOL: low rate: $LOW_RATE changes/s for $LOW_SECONDS s, no noise"
         "$W" rate "$TREE/low" $((LOW_RATE * LOW_SECONDS)) "$LOW_RATE" "$LOW_SECONDS" "$LOGDIR/writes-low.log" \
             >"$LOGDIR/rate-low.out" 2>&1 || note "$TOOL" "low rate: the writer did not finish"
@@ -597,6 +676,7 @@ live_phases() {
         # IDLE_TRIES windows are measured and the quietest is kept.
         local try best=999999999 mb0 mt0 mb1 mt1 r0 e0 e1 busy s0 s1
         for ((try = 1; try <= IDLE_TRIES; try++)); do
+            wait_idle idle "$DPID" "$CPID"
             say "$TOOL: idle for $IDLE_SECONDS s (window $try of at most $IDLE_TRIES)"
             sleep 5
             e0=$(daemon_events)
@@ -633,6 +713,7 @@ live_phases() {
     fi
 
     if want burst && [[ -n ${DPID:-} ]]; then
+        wait_idle burst "$DPID" "$CPID"
         say "$TOOL: burst: creating $BURST files"
         local tb0 tb1 td n=0 i
         c0=$(cpu_ms "$DPID")
@@ -898,7 +979,7 @@ report() {
         local t
         for t in vigil samhain; do
             [[ -n $(g "$t|live.ready_s") ]] || continue
-            echo "- $t, live tree: ready $(g "$t|live.ready_s") s after start; latency run: machine $(gv "$t|lat.machine_busy" "%") busy in all, writer at most $(gv "$t|lat.behind" " ms") behind its schedule, daemon peak RSS $(fmt_mib "$(g "$t|lat.hwm_kb")"); idle: window $(gv "$t|idle.window") kept, the rest of the machine $(gv "$t|idle.machine_busy" "%") busy, $(gv "$t|idle.events") file-system events read by the daemon; after the burst: peak RSS $(fmt_mib "$(g "$t|burst.hwm_kb")")"
+            echo "- $t, live tree: ready $(g "$t|live.ready_s") s after start; latency run: machine $(gv "$t|lat.machine_busy" "%") busy in all, other processes $(gv "$t|lat.others_busy" "%") (busiest 5 s: $(gv "$t|lat.others_peak5" "%")), writer / noise generator $(gv "$t|lat.workload_cpu") cores, writer at most $(gv "$t|lat.behind" " ms") behind its schedule, daemon peak RSS $(fmt_mib "$(g "$t|lat.hwm_kb")"); idle: window $(gv "$t|idle.window") kept, the rest of the machine $(gv "$t|idle.machine_busy" "%") busy, $(gv "$t|idle.events") file-system events read by the daemon; after the burst: peak RSS $(fmt_mib "$(g "$t|burst.hwm_kb")")"
         done
         if [[ -n $(g "vigil|live.end_status") ]]; then
             echo "- vigil daemon counters at the end of the live-tree phases: $(g "vigil|live.end_status")"

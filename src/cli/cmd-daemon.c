@@ -363,7 +363,7 @@ static int list_one(void *ud, const struct store_change_row *row)
 	print_change(l->c, row->event_json, row->path, row->path_len, row->attrs);
 	l->last_id = row->id;
 	if (l->remember)
-		return strmap_put(&l->seen, row->uuid, strlen(row->uuid), NULL, NULL);
+		return strmap_put(&l->seen, row->uuid, strlen(row->uuid), (void *)1, NULL);
 	return 0;
 }
 
@@ -402,9 +402,8 @@ static void follow_line(struct lister *l, const char *line)
 
 	if (json_path_string(line, n, "event.id", id, sizeof(id)) < 0)
 		return; /* the greeting, or something that is not a change */
-	if (l->seen.n && strmap_remove(&l->seen, id, strlen(id)) != NULL)
-		return;
-	if (l->seen.n && strmap_get(&l->seen, id, strlen(id)))
+	/* listed from the store already: once is enough */
+	if (strmap_remove(&l->seen, id, strlen(id)) != NULL)
 		return;
 	if (l->c->json)
 		puts(line);

@@ -100,12 +100,12 @@ bool control_peer_allowed(int fd, uid_t *ret_uid)
 	return cred.uid == 0 || cred.uid == geteuid();
 }
 
-int control_read_line(int fd, char **ret)
+int control_read_line(int fd, size_t max, char **ret)
 {
 	struct buf b;
 	char c;
 
-	buf_init(&b, 64u * 1024 * 1024);
+	buf_init(&b, max);
 	for (;;) {
 		ssize_t n = read(fd, &c, 1);
 
@@ -147,7 +147,7 @@ int control_request(int fd, const char *request, char **ret)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (write(fd, request, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
 		return -errno ? -errno : -EIO;
-	r = control_read_line(fd, ret);
+	r = control_read_line(fd, 16u * 1024 * 1024, ret);
 	return r == 0 ? -ECONNRESET : r < 0 ? r : 0;
 }
 

@@ -19,8 +19,9 @@ bool control_peer_allowed(int fd, uid_t *ret_uid);
 int control_connect(const char *runtime_dir);
 /* Sends a request line and reads one line back (malloc'ed, without the newline). */
 int control_request(int fd, const char *request, char **ret);
-/* Reads one line (malloc'ed); 0 at end of stream, 1 with a line, or a negative errno. */
-int control_read_line(int fd, char **ret);
+/* Reads one line of at most max bytes (malloc'ed); 0 at end of stream, 1 with a line, or a
+ * negative errno (-E2BIG when longer). */
+int control_read_line(int fd, size_t max, char **ret);
 
 /* Takes STATE_DIR/daemon.lock for the daemon's life: the fd, or -EBUSY when another
  * daemon holds it. */

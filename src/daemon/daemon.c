@@ -140,9 +140,11 @@ static void watchdog(struct daemon *d)
 }
 
 static void handle_client(struct daemon *d);
+static void read_signals(struct daemon *d);
 
-/* Called during long checks: systemd's watchdog, and status requests still answered. */
-static void progress(void *ud)
+/* Called during long checks: systemd's watchdog, status requests still answered, and a
+ * stop request honoured at once (the next start's check does the rest). */
+static int progress(void *ud)
 {
 	struct daemon *d = ud;
 	struct pollfd p = { .fd = d->listen_fd, .events = POLLIN };
@@ -150,6 +152,8 @@ static void progress(void *ud)
 	watchdog(d);
 	if (poll(&p, 1, 0) == 1)
 		handle_client(d);
+	read_signals(d);
+	return d->stop ? -ECANCELED : 0;
 }
 
 /* ---- checks ---- */
@@ -174,6 +178,10 @@ static int run_check(struct daemon *d, const char *source, const char *kind, boo
 	o.progress = progress;
 	o.progress_ud = d;
 	r = engine_check(&o, on_change, d, &res);
+	if (r == -ECANCELED && d->stop) {
+		log_info("%s: stopped before it ended", source);
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	if (n_under == 0) {
@@ -192,16 +200,22 @@ static int run_check(struct daemon *d, const char *source, const char *kind, boo
 	return 0;
 }
 
-static int rescan(struct daemon *d, char **scopes, size_t n)
+static int rescan(struct daemon *d, char *const *given, size_t n)
 {
+	_cleanup_free_ char **scopes = NULL;
 	bool all = false;
 
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(scopes[i], "/") == 0)
+		if (strcmp(given[i], "/") == 0)
 			all = true;
 	d->rescans++;
 	if (all)
 		return run_check(d, "rescan", "rescan", false, NULL, 0);
+	/* sorted and deduplicated in a copy: the caller frees what it gave */
+	scopes = calloc(n ? n : 1, sizeof(*scopes));
+	if (!scopes)
+		return -ENOMEM;
+	memcpy(scopes, given, n * sizeof(*scopes));
 	/* sorted and none below another, as the walker wants */
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = i + 1; j < n; j++) {
@@ -231,11 +245,15 @@ static int rescan(struct daemon *d, char **scopes, size_t n)
 
 /* ---- gaps and settled objects ---- */
 
-static int handle_gaps(struct daemon *d)
+static int handle_settled_at(struct daemon *d, int64_t now);
+
+/* Records the gaps the watcher queued; with rescan, then reads what they could hide. */
+static int record_gaps(struct daemon *d, bool rescan_after)
 {
 	struct watch_gap *g = NULL;
-	size_t n = watch_take_gaps(d->w, &g);
+	size_t n = d->w ? watch_take_gaps(d->w, &g) : 0;
 	char **scopes = NULL;
+	bool lost = false, failed = false;
 	int r = 0;
 
 	if (n == 0)
@@ -252,22 +270,45 @@ static int handle_gaps(struct daemon *d)
 		d->gaps++;
 		if (strcmp(g[i].reason, "overflow") == 0)
 			d->overflows++;
-		log_warning("monitoring gap %s (%s): %s; rescanning %s", id, g[i].reason,
-			    g[i].detail ? g[i].detail : "", g[i].scope);
-		/* events were lost: those still waiting tell only part of the story, and the
-		 * rescan that follows reads everything they could name */
+		if (strcmp(g[i].reason, "watcher-failed") == 0)
+			failed = true;
+		log_warning("monitoring gap %s (%s): %s; %s %s", id, g[i].reason,
+			    g[i].detail ? g[i].detail : "", rescan_after ? "rescanning" : "not rescanned:",
+			    g[i].scope);
 		if (strcmp(g[i].reason, "pending-limit") == 0 || strcmp(g[i].reason, "overflow") == 0)
-			coalesce_clear(d->table);
+			lost = true;
 		scopes[i] = g[i].scope;
 	}
+	if (r == 0 && rescan_after) {
+		if (lost) {
+			/* events were lost: those still waiting tell only part of the story, and
+			 * the rescan that follows reads everything they could name */
+			coalesce_clear(d->table);
+		} else {
+			/* what waits was seen with its actor: recorded first, so the rescan does
+			 * not take it over without one */
+			r = handle_settled_at(d, INT64_MAX);
+		}
+	}
 	/* at once: what could have been missed is looked at now */
-	if (r == 0)
+	if (r == 0 && rescan_after)
 		r = rescan(d, scopes, n);
 	for (size_t i = 0; i < n; i++)
 		watch_gap_release(&g[i]);
 	free(g);
 	free(scopes);
+	/* a watcher that died cannot be trusted to come back: stop, and let systemd restart
+	 * the daemon (whose start check and restart gap cover the time in between) */
+	if (r == 0 && failed) {
+		log_error(0, "the watcher failed; stopping so the daemon can be restarted");
+		r = -EIO;
+	}
 	return r;
+}
+
+static int handle_gaps(struct daemon *d)
+{
+	return record_gaps(d, true);
 }
 
 static int origin_json(const struct pending_obj *p, struct buf *events, struct buf *process,
@@ -300,8 +341,6 @@ static int origin_json(const struct pending_obj *p, struct buf *events, struct b
 	return 0;
 }
 
-static int handle_settled_at(struct daemon *d, int64_t now);
-
 static int handle_settled(struct daemon *d)
 {
 	return handle_settled_at(d, mono());
@@ -316,10 +355,9 @@ static int handle_settled_at(struct daemon *d, int64_t now)
 	unsigned rounds = 0;
 	int r = 0;
 
-	if (watch_get_info(d->w, &wi) == 0) {
-		mode = strcmp(wi.mode, "inotify") == 0 ? "inotify" : "fanotify";
-		watch_info_release(&wi);
-	}
+	if (watch_get_info(d->w, &wi) == 0)
+		mode = strcmp(wi.mode, "fanotify") == 0 ? "fanotify" : "inotify";
+	watch_info_release(&wi);
 	buf_init(&events, 0);
 	buf_init(&process, 0);
 	buf_init(&user, 0);
@@ -334,10 +372,20 @@ static int handle_settled_at(struct daemon *d, int64_t now)
 		for (size_t i = 0; i < n; i++) {
 			struct pending_obj *p = batch[i];
 			struct engine_origin o;
-			const char *src = p->has_actor || strcmp(mode, "inotify") == 0
-						  ? mode
-						  : "fanotify";
+			/* fanotify gives every event a process; inotify none */
+			const char *src = p->has_actor || strcmp(mode, "fanotify") == 0
+						  ? "fanotify"
+						  : "inotify";
 
+			/* the object itself, with who moved or made it; then, for a directory
+			 * moved in or out, what it holds (which no event announced) */
+			if (r == 0)
+				r = origin_json(p, &events, &process, &user, &o, src);
+			if (r == 0) {
+				r = engine_watch_observe(d->ew, p->path, p->len, &o);
+				if (r > 0)
+					r = 0;
+			}
 			if (r == 0 && p->subtree) {
 				char **nv = realloc(subtrees, (n_sub + 1) * sizeof(*nv));
 
@@ -348,13 +396,6 @@ static int handle_settled_at(struct daemon *d, int64_t now)
 					subtrees[n_sub++] = p->path;
 					p->path = NULL;
 				}
-			}
-			if (r == 0 && p->path)
-				r = origin_json(p, &events, &process, &user, &o, src);
-			if (r == 0 && p->path) {
-				r = engine_watch_observe(d->ew, p->path, p->len, &o);
-				if (r > 0)
-					r = 0;
 			}
 			pending_obj_free(p);
 		}
@@ -484,7 +525,7 @@ static void handle_client(struct daemon *d)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (control_read_line(fd, &req) <= 0) {
+	if (control_read_line(fd, 256, &req) <= 0) {
 		close(fd);
 		return;
 	}
@@ -500,7 +541,12 @@ static void handle_client(struct daemon *d)
 		close(fd);
 		return;
 	}
-	if (strcmp(req, "follow") == 0 && d->n_followers < MAX_FOLLOWERS) {
+	if (strcmp(req, "follow") == 0 && d->n_followers >= MAX_FOLLOWERS) {
+		dprintf(fd, "{\"error\":\"too many followers\"}\n");
+		close(fd);
+		return;
+	}
+	if (strcmp(req, "follow") == 0) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = EP_CLIENT };
 		int sz = 4 * 1024 * 1024;
 
@@ -538,6 +584,7 @@ static int arm(struct daemon *d)
 	struct watch_opts wo = {
 		.policy = d->cfg->policy,
 		.mode = d->cfg->settings->watch_mode,
+		.one_filesystem = d->cfg->settings->one_filesystem,
 		.self = getpid(),
 		.table = d->table,
 		.notify_fd = d->notify_fd,
@@ -616,12 +663,27 @@ static int do_reload(struct daemon *d)
 		log_error(0, "reload failed; the running configuration stays in force");
 		return 0;
 	}
-	/* the old watcher goes before the policy it uses does */
+	/* what the old watcher saw is recorded first; then it goes, before the policy it
+	 * uses does */
+	r = handle_settled_at(d, INT64_MAX);
+	if (r == 0)
+		r = record_gaps(d, false);
+	if (r < 0)
+		return r;
 	d->w = watch_free(d->w);
 	*d->cfg = nc;
 	d->eo.policy = nc.policy;
+	d->eo.workers = nc.settings->workers;
+	d->eo.hash_attempts = nc.settings->hash_attempts;
+	d->eo.one_filesystem = nc.settings->one_filesystem;
 	engine_watch_set_policy(d->ew, nc.policy);
-	coalesce_clear(d->table);
+	/* a new table, with the settings' new bounds */
+	d->table = coalesce_free(d->table);
+	r = coalesce_new((int64_t)nc.settings->settle_ms * NS_PER_MS,
+			 (int64_t)nc.settings->max_delay_ms * NS_PER_MS, nc.settings->max_pending,
+			 &d->table);
+	if (r < 0)
+		return r;
 	r = arm(d);
 	if (r < 0)
 		return r;
@@ -684,6 +746,18 @@ static int setup_fds(struct daemon *d)
 	return 0;
 }
 
+static void read_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			d->reload = true;
+		else
+			d->stop = true;
+	}
+}
+
 static int64_t min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
@@ -722,14 +796,7 @@ static int loop(struct daemon *d)
 			uint64_t tag = evs[i].data.u64 & 0xff;
 
 			if (tag == EP_SIGNAL) {
-				struct signalfd_siginfo si;
-
-				while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
-						d->reload = true;
-					else
-						d->stop = true;
-				}
+				read_signals(d);
 			} else if (tag == EP_NOTIFY) {
 				uint64_t v;
 
@@ -853,9 +920,12 @@ int daemon_run(struct daemon_config *cfg)
 		 DAEMON_SOCKET);
 	r = loop(&d);
 	sd_notify(0, "STOPPING=1");
-	/* what waits to settle is read now rather than left to the next start's check */
+	/* what waits to settle is read now rather than left to the next start's check, and
+	 * gaps not yet recorded are (the next start's check rescans everything) */
 	if (r == 0)
 		r = handle_settled_at(&d, INT64_MAX);
+	if (r == 0)
+		r = record_gaps(&d, false);
 out:
 	if (d.w)
 		d.w = watch_free(d.w);

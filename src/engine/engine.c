@@ -36,6 +36,9 @@ struct ctx {
 	/* the observed layer of the subtree being checked, in key order */
 	struct known *known;
 	size_t n_known, known_at;
+	/* a directory that could not be read: what is below it was not examined */
+	char *skip;
+	size_t skip_len;
 };
 
 const char *engine_event_name(enum engine_event_kind k)
@@ -510,6 +513,10 @@ static int known_seek(struct ctx *c, const char *path, size_t len, struct known 
 			*ret = k;
 			break;
 		}
+		/* below a directory that could not be read: not seen is not gone */
+		if (c->skip && k->len > c->skip_len && memcmp(k->path, c->skip, c->skip_len) == 0 &&
+		    (k->path[c->skip_len] == '/' || c->skip_len == 1))
+			continue;
 		int r = known_vanished(c, k);
 
 		if (r < 0)
@@ -579,11 +586,26 @@ static int on_check_item(void *ud, struct scan_item *it)
 	uint32_t d = 0;
 	bool recorded = false;
 
-	if (c->o->progress && (c->res->objects & 4095) == 4095)
-		c->o->progress(c->o->progress_ud);
+	if (c->o->progress && (c->res->objects & 4095) == 4095) {
+		r = c->o->progress(c->o->progress_ud);
+		if (r < 0)
+			return -ECANCELED;
+	}
+	if (c->skip && !(it->path_len > c->skip_len && memcmp(it->path, c->skip, c->skip_len) == 0 &&
+			 (it->path[c->skip_len] == '/' || c->skip_len == 1))) {
+		free(c->skip);
+		c->skip = NULL;
+	}
 	r = known_seek(c, it->path, it->path_len, &k);
 	if (r < 0)
 		return r;
+	if (it->err && !it->err_below && it->err_op && strcmp(it->err_op, "opendir") == 0 &&
+	    !c->skip) {
+		c->skip = strndup(it->path, it->path_len);
+		if (!c->skip)
+			return -ENOMEM;
+		c->skip_len = it->path_len;
+	}
 	if (it->err) {
 		c->res->errors++;
 		r = raise_event(c, ENGINE_ERROR, it,
@@ -828,6 +850,8 @@ static int check_subtree(struct ctx *c, const char *path)
 	if (r == 0)
 		r = store_tx_commit(c->o->store);
 	known_release(c);
+	free(c->skip);
+	c->skip = NULL;
 	store_cursor_free(cur);
 	return r;
 }
@@ -857,6 +881,14 @@ int engine_check(const struct engine_opts *o, engine_report_fn report, void *ud,
 		if (ret->errors)
 			status = 14;
 		r = finish_run(&c, &run, status);
+	} else if (r == -ECANCELED) {
+		/* stopped on request: what it recorded stays, and the run says it was cut */
+		int e = store_tx_commit(o->store);
+
+		if (e == 0)
+			e = finish_run(&c, &run, 130);
+		if (e < 0)
+			r = e;
 	}
 	buf_release(&c.json);
 	return r;
@@ -975,7 +1007,7 @@ static int observe_link(void *ud, const char *path, size_t len)
 	struct links_ctx *lc = ud;
 	int r = engine_watch_observe(lc->w, path, len, lc->origin);
 
-	return r < 0 ? r : 0;
+	return r == -ENOMEM ? r : 0;
 }
 
 int engine_watch_observe(struct engine_watch *w, const char *path, size_t len,
@@ -1043,7 +1075,8 @@ int engine_watch_observe(struct engine_watch *w, const char *path, size_t len,
 			w->in_links = true;
 			e = scan_dir_links(path, len, s->ino, observe_link, &lc);
 			w->in_links = false;
-			r = e < 0 ? e : 1;
+			/* best effort: what could not be listed, the next check compares */
+			r = e == -ENOMEM ? e : 1;
 			goto out;
 		}
 	}
@@ -1155,9 +1188,22 @@ int engine_watch_end(struct engine_watch *w, int status)
 
 	if (!w)
 		return 0;
-	r = engine_watch_flush(w, NULL, NULL);
+	if (status == 0) {
+		r = engine_watch_flush(w, NULL, NULL);
+	} else {
+		/* after a failure, what the open transaction holds may be half written */
+		store_tx_rollback(w->c.o->store);
+		for (size_t i = 0; i < w->n_pending; i++) {
+			free(w->pending[i].path);
+			free(w->pending[i].json);
+		}
+		w->n_pending = 0;
+		r = 0;
+	}
 	if (r == 0)
 		r = finish_run(&w->c, &w->run, status);
+	if (r == 0)
+		r = store_tx_commit(w->c.o->store);
 	scan_observer_free(w->ob);
 	free(w->pending);
 	buf_release(&w->c.json);

@@ -53,8 +53,9 @@ struct engine_opts {
 	size_t n_under;
 	/* report the changes recorded rather than every difference from the baseline */
 	bool report_changes;
-	/* called every few thousand objects during a check (the daemon's watchdog) */
-	void (*progress)(void *ud);
+	/* called every few thousand objects during a check (the daemon's watchdog); a
+	 * negative return stops the check, which then ends with -ECANCELED */
+	int (*progress)(void *ud);
 	void *progress_ud;
 };
 

@@ -25,6 +25,7 @@ struct actor {
 	uint32_t uid, euid, gid, auid, session;
 	pid_t ppid;
 	char *parent_exe;
+	int64_t seen_ns;	/* when it was read (monotonic), for caches */
 };
 
 /* Reads what /proc says about pid into a (zeroed first).  Returns 0 or -ENOMEM; a

@@ -51,6 +51,20 @@ union info_rec {
 	uint8_t bytes[sizeof(struct fanotify_event_info_fid) + 8 + MAX_HANDLE_SZ + NAME_MAX + 2];
 };
 
+/* An event in a directory that could not be opened by handle any more: kept until the
+ * rest of the read shows where that directory was (its own deletion names it). */
+struct deferred {
+	uint8_t key[sizeof(fsid_t) + 8 + MAX_HANDLE_SZ];
+	size_t klen;
+	uint8_t child[sizeof(fsid_t) + 8 + MAX_HANDLE_SZ];	/* a directory deleted in it */
+	size_t child_klen;
+	uint32_t mask;
+	pid_t pid;
+	char name[NAME_MAX + 1];
+};
+
+#define DEFERRED_MAX 4096
+
 struct fan {
 	int fd;
 	struct fan_fs *fs;
@@ -59,6 +73,10 @@ struct fan {
 	struct buf path;	/* the path being decided: no allocation per event */
 	bool cleared;		/* the cache was emptied (entries held are gone) */
 	union info_rec rec_named, rec_obj;	/* aligned copies of an event's records */
+	struct deferred *def;	/* events whose directory was gone when they were read */
+	size_t n_def, cap_def;
+	int def_err;
+	fsid_t def_fsid;
 	uint8_t *buf;
 };
 
@@ -92,6 +110,7 @@ void fan_free(struct fan *f)
 	strmap_release(&f->dirs, dir_entry_free);
 	buf_release(&f->path);
 	free(f->buf);
+	free(f->def);
 	free(f);
 }
 
@@ -401,6 +420,114 @@ static void resolve_failed(struct watch *w, struct fan *f, const fsid_t *fsid, i
 	watch_queue_gap(w, "resolve", fs ? fs->mount_point : "/", detail);
 }
 
+/* Forgets the cached directories at or below path (it was renamed or moved away). */
+static void dir_forget_below(struct fan *f, const char *path, size_t len)
+{
+	for (size_t i = 0; i < f->dirs.cap; i++) {
+		struct strmap_slot *sl = &f->dirs.slots[i];
+		struct dir_entry *d;
+
+		if (!sl->key)
+			continue;
+		d = sl->value;
+		if (d->len < len || memcmp(d->path, path, len) != 0 ||
+		    (d->len > len && d->path[len] != '/'))
+			continue;
+		dir_entry_free(strmap_remove(&f->dirs, sl->key, sl->len));
+		i--; /* the backward shift may have moved another entry here */
+	}
+}
+
+/* Remembers an event whose directory could not be resolved (see resolve_deferred()). */
+static void defer(struct watch *w, struct fan *f, const fsid_t *fsid, const struct file_handle *fh,
+		  const char *name, const struct fanotify_event_info_fid *child, uint32_t mask,
+		  pid_t pid, int err)
+{
+	struct deferred *d;
+
+	if (f->n_def == f->cap_def) {
+		size_t n = f->cap_def ? f->cap_def * 2 : 64;
+		struct deferred *nv = n <= DEFERRED_MAX ? realloc(f->def, n * sizeof(*nv)) : NULL;
+
+		if (!nv) {
+			resolve_failed(w, f, fsid, err);
+			return;
+		}
+		f->def = nv;
+		f->cap_def = n;
+	}
+	d = &f->def[f->n_def++];
+	memset(d, 0, sizeof(*d));
+	d->klen = dir_key(fsid, fh, d->key);
+	if (child) {
+		const struct file_handle *ch = (const struct file_handle *)child->handle;
+
+		if (ch->handle_bytes <= MAX_HANDLE_SZ)
+			d->child_klen = dir_key((const fsid_t *)&child->fsid, ch, d->child);
+	}
+	d->mask = mask;
+	d->pid = pid;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	f->def_err = err;
+	f->def_fsid = *fsid;
+}
+
+/*
+ * After a read: the events whose directory was gone.  rm -rf deletes what is inside a
+ * directory, then the directory, whose deletion (in its parent) carries its handle: so
+ * most of them can be placed after all, from the innermost out.  What is left may have
+ * been anywhere on the filesystem: a gap, and a rescan.
+ */
+static int resolve_deferred(struct watch *w, struct fan *f)
+{
+	const struct policy *pol = w->o.policy;
+	bool progress = true;
+	size_t left = f->n_def;
+
+	while (progress && left) {
+		progress = false;
+		for (size_t i = 0; i < f->n_def; i++) {
+			struct deferred *e = &f->def[i];
+			struct dir_entry *d;
+			int r;
+
+			if (!e->klen)
+				continue; /* done */
+			d = strmap_get(&f->dirs, e->key, e->klen);
+			if (!d)
+				continue;
+			buf_reset(&f->path);
+			r = buf_append(&f->path, d->path, d->len);
+			if (r == 0 && !(d->len == 1 && d->path[0] == '/'))
+				r = buf_putc(&f->path, '/');
+			if (r == 0)
+				r = buf_puts(&f->path, e->name);
+			if (r < 0)
+				return r;
+			if (e->child_klen) {
+				int err = 0;
+
+				if (!dir_insert(f, e->child, e->child_klen, f->path.data, f->path.len,
+						&err))
+					return err;
+				/* the cache may have been emptied: look the directory up again */
+				d = strmap_get(&f->dirs, e->key, e->klen);
+			}
+			if (policy_selected(policy_decide(pol, f->path.data, f->path.len)))
+				watch_deliver(w, f->path.data, f->path.len, e->mask, false, e->pid);
+			if (d && policy_selected(policy_decide(pol, d->path, d->len)))
+				watch_deliver(w, d->path, d->len, e->mask & ~WEV_DIR, false, e->pid);
+			e->klen = 0;
+			left--;
+			progress = true;
+		}
+	}
+	if (left)
+		resolve_failed(w, f, &f->def_fsid, f->def_err);
+	f->n_def = 0;
+	return 0;
+}
+
 /* An event that names only the object (no directory, no name): resolved to one of its
  * paths and delivered when that is selected. */
 static int object_event(struct watch *w, struct fan *f, const struct fanotify_event_metadata *md,
@@ -470,7 +597,7 @@ static int handle_event(struct watch *w, struct fan *f, const struct fanotify_ev
 			obj = &ro->fid;
 	}
 	if (!named)
-		return obj && !(md->mask & FAN_OPEN_EXEC) ? object_event(w, f, md, obj) : 0;
+		return obj && (wev_mask(md->mask) & ~WEV_DIR) ? object_event(w, f, md, obj) : 0;
 	{
 		const struct fanotify_event_info_fid *fid = &rn->fid;
 		struct file_handle *fh = (struct file_handle *)fid->handle;
@@ -492,35 +619,31 @@ static int handle_event(struct watch *w, struct fan *f, const struct fanotify_ev
 		if (!d) {
 			if (err == -ENOMEM)
 				return err;
-			resolve_failed(w, f, (const fsid_t *)&fid->fsid, err);
+			/* a program started from a directory since deleted changes nothing */
+			if (mask & ~WEV_DIR)
+				defer(w, f, (const fsid_t *)&fid->fsid, fh, name,
+				      is_dir && (mask & WEV_DELETE) ? obj : NULL, mask, md->pid, err);
 			return 0;
 		}
-		/* a directory renamed or moved: every cached path below it may be stale */
-		if (is_dir && (mask & (WEV_MOVED_FROM | WEV_MOVED_TO))) {
-			_cleanup_free_ char *dp = strndup(d->path, d->len);
-			size_t dl = d->len;
-
-			if (!dp)
-				return -ENOMEM;
-			strmap_release(&f->dirs, dir_entry_free);
-			d = NULL;
-			buf_reset(&f->path);
-			if ((r = buf_append(&f->path, dp, dl)) < 0)
-				return r;
-		} else {
-			buf_reset(&f->path);
-			if ((r = buf_append(&f->path, d->path, d->len)) < 0)
-				return r;
-		}
+		buf_reset(&f->path);
+		if ((r = buf_append(&f->path, d->path, d->len)) < 0)
+			return r;
 		if (md->mask & FAN_OPEN_EXEC) {
-			/* not a change: who runs what, for the actors of later events */
+			/* who runs what, for the actors of later events */
+			size_t dl = f->path.len;
+
 			if (!(f->path.len == 1 && f->path.data[0] == '/') &&
 			    (r = buf_putc(&f->path, '/')) < 0)
 				return r;
 			if ((r = buf_puts(&f->path, name)) < 0)
 				return r;
 			watch_note_exec(w, md->pid, f->path.data, f->path.len);
-			return 0;
+			/* the kernel merges a process's events on one file: a write or a chmod
+			 * just before the exec is in the same event and still counts */
+			if (!(mask & ~WEV_DIR))
+				return 0;
+			f->path.len = dl;
+			f->path.data[dl] = '\0';
 		}
 		if (strcmp(name, ".") == 0) {
 			/* the directory itself */
@@ -533,8 +656,12 @@ static int handle_event(struct watch *w, struct fan *f, const struct fanotify_ev
 			return r;
 		if ((r = buf_puts(&f->path, name)) < 0)
 			return r;
-		if (is_dir && obj && (mask & (WEV_CREATE | WEV_MOVED_TO))) {
-			/* known now, before anything happens in it or it goes away */
+		/* a directory renamed or moved away: cached paths at and below it are stale */
+		if (is_dir && (mask & WEV_MOVED_FROM))
+			dir_forget_below(f, f->path.data, f->path.len);
+		if (is_dir && obj && (mask & (WEV_CREATE | WEV_MOVED_TO | WEV_DELETE))) {
+			/* known now, before anything happens in it, and after it is gone (a
+			 * deletion places the events read before it, see resolve_deferred()) */
 			f->cleared = false;
 			r = dir_learn(f, obj, f->path.data, f->path.len);
 			if (r < 0)
@@ -581,7 +708,9 @@ int fan_process(struct watch *w)
 {
 	struct fan *f = w->fan;
 
-	for (;;) {
+	/* one read per call: the thread goes back to epoll, wakes the daemon and sees a
+	 * stop request even while events keep coming */
+	{
 		ssize_t n = read(f->fd, f->buf, EVENT_BUF);
 
 		if (n < 0) {
@@ -614,5 +743,6 @@ int fan_process(struct watch *w)
 			}
 			off += m.event_len;
 		}
+		return resolve_deferred(w, f);
 	}
 }

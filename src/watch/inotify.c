@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct ino {
 	int fd;
 	struct strmap wds;	/* wd (as bytes) -> path */
 	bool limit_hit;
+	atomic_size_t count;	/* watches, for the daemon's thread */
 	uint8_t *buf;
 	struct buf path;
 };
@@ -42,7 +44,7 @@ int ino_fd(const struct ino *i)
 
 size_t ino_count(const struct ino *i)
 {
-	return i->wds.n;
+	return atomic_load(&((struct ino *)i)->count);
 }
 
 void ino_free(struct ino *i)
@@ -109,6 +111,14 @@ static int add_one(struct watch *w, struct ino *in, int dirfd, const char *path)
 			watch_add_uncovered(w, path);
 			return 0;
 		}
+		if (e == EACCES || e == EPERM) {
+			/* not ours to watch (no root): the checks still compare it */
+			watch_queue_gap(w, "unwatchable", path,
+					"this directory cannot be watched; it is covered by periodic"
+					" checks only");
+			watch_add_uncovered(w, path);
+			return 0;
+		}
 		return e == ENOENT ? 0 : -e;
 	}
 	{
@@ -130,7 +140,7 @@ static int add_one(struct watch *w, struct ino *in, int dirfd, const char *path)
 
 /* Watches path and every directory below it that may hold selected objects. */
 static int add_tree(struct watch *w, struct ino *in, int dirfd, const char *path,
-		    const struct policy_dir *pd, unsigned depth)
+		    const struct policy_dir *pd, unsigned depth, dev_t root_dev)
 {
 	DIR *dir;
 	struct dirent *de;
@@ -164,10 +174,18 @@ static int add_tree(struct watch *w, struct ino *in, int dirfd, const char *path
 		if (r < 0)
 			break;
 		if (policy_dir_wanted(w->o.policy, &cpd)) {
+			struct stat cst;
+
 			cfd = openat(dirfd, de->d_name,
 				     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			/* a mount point that walks do not cross (one_filesystem) */
+			if (cfd >= 0 && fstat(cfd, &cst) == 0 && cst.st_dev != root_dev &&
+			    (w->o.one_filesystem || (cpd.inherited && cpd.inherited->one_filesystem))) {
+				close(cfd);
+				cfd = -1;
+			}
 			if (cfd >= 0) {
-				r = add_tree(w, in, cfd, child, &cpd, depth + 1);
+				r = add_tree(w, in, cfd, child, &cpd, depth + 1, root_dev);
 				close(cfd);
 			}
 		}
@@ -207,8 +225,13 @@ static int add_path(struct watch *w, struct ino *in, const char *path)
 		return r;
 	}
 	r = policy_dir_at(w->o.policy, path, strlen(path), &pd);
-	if (r == 0)
-		r = add_tree(w, in, fd, path, &pd, 0);
+	if (r == 0) {
+		struct stat st;
+
+		r = fstat(fd, &st) < 0 ? -errno : 0;
+		if (r == 0)
+			r = add_tree(w, in, fd, path, &pd, 0, st.st_dev);
+	}
 	policy_dir_release(&pd);
 	close(fd);
 	return r;
@@ -233,6 +256,7 @@ int ino_new(struct watch *w, char **paths, size_t n, struct vg_error *err)
 	w->ino = in;
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = add_path(w, in, paths[i]);
+	atomic_store(&in->count, in->wds.n);
 	if (r < 0) {
 		w->ino = NULL;
 		ino_free(in);
@@ -360,7 +384,8 @@ int ino_process(struct watch *w)
 {
 	struct ino *in = w->ino;
 
-	for (;;) {
+	/* one read per call, as for fanotify */
+	{
 		ssize_t n = read(in->fd, in->buf, INO_BUF);
 
 		if (n < 0) {
@@ -376,5 +401,7 @@ int ino_process(struct watch *w)
 				return r;
 			off += (ssize_t)(sizeof(*ev) + ev->len);
 		}
+		atomic_store(&in->count, in->wds.n);
+		return 0;
 	}
 }

@@ -59,8 +59,9 @@ void watch_add_uncovered(struct watch *w, const char *path);
 bool watch_ignored(const struct watch *w, const char *path, size_t len);
 
 /* Roots and mount points to cover: the policy's roots, plus every mount point below
- * one of them that may hold selected objects.  Sorted, unique. */
-int watch_cover_paths(const struct policy *p, char ***ret, size_t *n);
+ * one of them that may hold selected objects and that walks may enter (not with
+ * one_filesystem, globally or by the rule there).  Sorted, unique. */
+int watch_cover_paths(const struct policy *p, bool one_filesystem, char ***ret, size_t *n);
 void strv_free(char **v, size_t n);
 int strv_add(char ***v, size_t *n, const char *s);
 

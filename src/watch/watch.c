@@ -105,6 +105,7 @@ bool watch_ignored(const struct watch *w, const char *path, size_t len)
 }
 
 #define EXECS_MAX 4096
+#define EXEC_TTL_NS (600 * 1000000000LL)
 
 static void exec_actor_free(void *p)
 {
@@ -131,9 +132,10 @@ void watch_note_exec(struct watch *w, pid_t pid, const char *path, size_t len)
 		return;
 	/* read now, while it runs: it may be gone by the time its changes are read */
 	if (actor_read(pid, a) < 0) {
-		free(a);
+		exec_actor_free(a);
 		return;
 	}
+	a->seen_ns = clock_monotonic_ns();
 	/* the exec event comes while the old program is still in place: only the ids carry
 	 * over; the executable is the one the event names, and the old command line and
 	 * name are dropped */
@@ -170,14 +172,18 @@ static const struct actor *actor_of(struct watch *w, pid_t pid, int64_t now)
 	if (w->actors[slot].pid)
 		actor_release(&w->actors[slot].a);
 	w->actors[slot].pid = 0;
-	if (actor_read(pid, &w->actors[slot].a) < 0)
+	if (actor_read(pid, &w->actors[slot].a) < 0) {
+		actor_release(&w->actors[slot].a);
 		return NULL;
+	}
 	if (!w->actors[slot].a.exe || w->actors[slot].a.gone) {
 		/* it exited before /proc could show it: what was read when it started */
 		const struct actor *e = strmap_get(&w->execs, &pid, sizeof(pid));
 		struct actor copy;
 
-		if (e && actor_copy(&copy, e) == 0) {
+		/* only a recent start: an old entry may belong to an earlier process that had
+		 * the same pid */
+		if (e && now - e->seen_ns < EXEC_TTL_NS && actor_copy(&copy, e) == 0) {
 			actor_release(&w->actors[slot].a);
 			w->actors[slot].a = copy;
 			w->actors[slot].a.exited = true;
@@ -250,7 +256,7 @@ static int cmp_str(const void *a, const void *b)
 	return path_cmp(x, strlen(x), y, strlen(y));
 }
 
-int watch_cover_paths(const struct policy *p, char ***ret, size_t *n)
+int watch_cover_paths(const struct policy *p, bool one_filesystem, char ***ret, size_t *n)
 {
 	char **v = NULL;
 	size_t nv = 0;
@@ -273,8 +279,13 @@ int watch_cover_paths(const struct policy *p, char ***ret, size_t *n)
 		for (size_t i = 0; i < p->n_roots; i++) {
 			if (!below(mp, p->roots[i]))
 				continue;
-			if (policy_selected(policy_decide(p, mp, strlen(mp))) ||
-			    (policy_dir_at(p, mp, strlen(mp), &pd) == 0 && policy_dir_wanted(p, &pd)))
+			r = policy_dir_at(p, mp, strlen(mp), &pd);
+			if (r < 0)
+				break;
+			/* a walk does not cross into it (one_filesystem): neither do events */
+			if (!one_filesystem && !(pd.inherited && pd.inherited->one_filesystem) &&
+			    (policy_selected(policy_decide(p, mp, strlen(mp))) ||
+			     policy_dir_wanted(p, &pd)))
 				r = strv_add(&v, &nv, mp);
 			policy_dir_release(&pd);
 			break;
@@ -334,7 +345,7 @@ int watch_new(const struct watch_opts *o, struct watch **ret, struct vg_error *e
 				 strerror(errno));
 		goto fail;
 	}
-	r = watch_cover_paths(o->policy, &paths, &n_paths);
+	r = watch_cover_paths(o->policy, o->one_filesystem, &paths, &n_paths);
 	if (r < 0)
 		goto fail;
 	if (o->mode != WATCH_MODE_INOTIFY) {

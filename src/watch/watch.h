@@ -31,6 +31,7 @@ struct watch_opts {
 	pid_t self;		/* events of this process are ignored (the daemon's own writes) */
 	struct coalesce *table;
 	int notify_fd;		/* an eventfd written when objects were added or a gap queued */
+	bool one_filesystem;	/* [scan] one_filesystem: mounts below roots are not covered */
 	const char *const *ignore;	/* exact paths never delivered (the daemon's store) */
 	size_t n_ignore;
 };

@@ -124,6 +124,27 @@ if useradd --help 2>&1 | grep -q -- --prefix; then
 	settle
 fi
 
+# a program rewritten and run at once by the same process: the kernel merges the write
+# and the exec into one event, and the write still counts
+printf '#!/bin/sh\nexit 0\n' > "$D/etc/tool"
+chmod 755 "$D/etc/tool"
+settle
+as_login 1000 python3 -c 'import os, sys
+p = sys.argv[1]
+with open(p, "a") as f:
+    f.write("# changed\n")
+os.execv(p, [p])' "$D/etc/tool"
+expect_changes "modified $D/etc/tool -"
+settle
+
+# a directory renamed: gone under one name, there under the other, and the directory
+# holding both changed
+as_login 1000 mkdir "$D/etc/dir1"
+settle
+as_login 1000 mv "$D/etc/dir1" "$D/etc/dir2"
+expect_changes "removed $D/etc/dir1 - mv" "added $D/etc/dir2 - mv" "modified $D/etc - mv"
+settle
+
 # what is excluded is not recorded, however busy
 for i in $(seq 200); do echo $i > "$D/noise/f$i"; done
 sleep 0.5
