@@ -373,12 +373,13 @@ timed() {  # timed LOGNAME CMD...: runs CMD under /usr/bin/time; sets T_WALL T_K
 }
 
 vigil_start() {  # sets DPID, T_READY_S; returns 1 if the daemon did not become ready
-    local t0 i
+    local t0
     t0=$(now_ns)
     "${V[@]}" daemon >"$LOGDIR/daemon.out" 2>"$LOGDIR/daemon.err" &
     DPID=$!
     PIDS_TO_STOP+=("$DPID")
-    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    while ((SECONDS < deadline)); do
         if ! kill -0 "$DPID" 2>/dev/null; then
             wait "$DPID" 2>/dev/null; local rc=$?
             note vigil "$PHASE_NAME: the daemon exited (status $rc) before it was ready: $(tail -n 3 "$LOGDIR/daemon.err" | tr '\n' ' ')"
@@ -510,7 +511,7 @@ samhain_watches() {  # inotify watches held by the daemon
 }
 samhain_completed() { local n; n=$(grep -c 'msg=<File check completed' "$SLOG" 2>/dev/null); echo "${n:-0}"; }
 samhain_start() {  # samhain_start EXPECTED_WATCHES; sets DPID, T_READY_S
-    local want=$1 t0 i
+    local want=$1 t0
     rm -f "$SLOG"
     t0=$(now_ns)
     "${SAMHAIN_NS[@]}" "$SRC" samhain -t check --foreground --forever >"$LOGDIR/daemon.out" 2>&1 &
@@ -518,7 +519,8 @@ samhain_start() {  # samhain_start EXPECTED_WATCHES; sets DPID, T_READY_S
     PIDS_TO_STOP+=("$DPID")
     # Ready: the start-up file check has completed and the inotify watches
     # are in place.
-    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    while ((SECONDS < deadline)); do
         if ! kill -0 "$DPID" 2>/dev/null; then
             note samhain "$PHASE_NAME: samhain exited before it was ready: $(grep -v '^[0-9A-F]*$' "$SLOG" 2>/dev/null | tail -n 3 | tr '\n' ' ')"
             DPID=""
@@ -715,14 +717,15 @@ live_phases() {
     if want burst && [[ -n ${DPID:-} ]]; then
         wait_idle burst "$DPID" "$CPID"
         say "$TOOL: burst: creating $BURST files"
-        local tb0 tb1 td n=0 i
+        local tb0 tb1 td n=0
         c0=$(cpu_ms "$DPID")
         "$W" burst "$TREE/burst" "$BURST" >"$LOGDIR/burst.out"
         c1=$(cpu_ms "$DPID")
         read -r tb0 tb1 <"$LOGDIR/burst.out"
         R["$TOOL|burst.wall_s"]=$(ms_between "$tb0" "$tb1" | awk '{ printf "%.2f", $1 / 1000 }')
         R["$TOOL|burst.cpu_cores"]=$(awk -v c=$((c1 - c0)) -v t="$(ms_between "$tb0" "$tb1")" 'BEGIN { printf "%.2f", c / t }')
-        for ((i = 0; i < BURST_TIMEOUT * 2; i++)); do
+        local deadline=$((SECONDS + BURST_TIMEOUT))
+        while ((SECONDS < deadline)); do
             case $TOOL in
                 vigil) n=$(vigil_burst_count "$tb0") ;;
                 samhain) n=$(samhain_burst_count) ;;
@@ -829,7 +832,7 @@ memory_phase() {  # memory_phase NFILES NDIRS
     R["$TOOL|$key.rss_ready"]=$(mem_kb "$DPID" VmRSS)
     R["$TOOL|$key.hwm_ready"]=$(mem_kb "$DPID" VmHWM)
     R["$TOOL|$key.helper_kb"]=$(helper_rss_kb "$DPID")
-    local i done_check=0 before
+    local done_check=0 before
     case $TOOL in
         vigil)
             # quick_interval = 60 in this phase: wait for the daemon's first
@@ -837,7 +840,8 @@ memory_phase() {  # memory_phase NFILES NDIRS
             # at start, "rescan:" a targeted rescan).
             before=$(grep -c '^vigil: check: ' "$LOGDIR/daemon.err" || true)
             say "$TOOL: $name: waiting for the daemon's scheduled quick check (quick_interval = 60 s)"
-            for ((i = 0; i < 2 * (60 + 900); i++)); do
+            local deadline=$((SECONDS + 60 + 900))
+            while ((SECONDS < deadline)); do
                 (($(grep -c '^vigil: check: ' "$LOGDIR/daemon.err" || true) > before)) && { done_check=1; break; }
                 kill -0 "$DPID" 2>/dev/null || break
                 sleep 0.5
@@ -848,7 +852,8 @@ memory_phase() {  # memory_phase NFILES NDIRS
             # check completed" after the start-up check.
             before=$(samhain_completed)
             say "$TOOL: $name: waiting for Samhain's scheduled file check (SetFileCheckTime = 60 s)"
-            for ((i = 0; i < 2 * (60 + 3600); i++)); do
+            local deadline=$((SECONDS + 60 + 3600))
+            while ((SECONDS < deadline)); do
                 (($(samhain_completed) > before)) && { done_check=1; break; }
                 kill -0 "$DPID" 2>/dev/null || break
                 sleep 0.5

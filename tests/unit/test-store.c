@@ -221,6 +221,133 @@ static void test_not_a_database(void **state)
 	assert_true(strlen(err.msg) > 0);
 }
 
+static int collect(void *ud, const char *path, size_t len, const struct object_state *st)
+{
+	char *out = ud;
+
+	strcat(out, path);
+	strcat(out, st ? "+" : "-");
+	strcat(out, ";");
+	return 0;
+}
+
+/* The observed layer and key ranges: a subtree is its path and what is below it, never
+ * a sibling whose name merely starts the same ("/a" is not "/ab"). */
+static void test_observed_and_ranges(void **state)
+{
+	static const char *const paths[] = { "/a", "/a/x", "/a/x/y", "/a.b", "/ab", "/b" };
+	struct store *s = NULL;
+	struct store_cursor *c = NULL;
+	struct object_state st, got;
+	struct vg_error err;
+	const char *p;
+	size_t n;
+	struct object_state *cs;
+	char seen[512] = "", sub[128];
+	int64_t host;
+
+	snprintf(sub, sizeof(sub), "%s/observed", dir);
+	assert_int_equal(store_open(sub, STORE_CREATE, &s, &err), 0);
+	assert_int_equal(store_host(s, "h", &host), 0);
+	assert_int_equal(store_baseline_begin(s, host), 0);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		sample(&st, (int)i);
+		assert_int_equal(store_baseline_put(s, host, paths[i], strlen(paths[i]), &st), 0);
+		object_state_release(&st);
+	}
+	assert_int_equal(store_baseline_finish(s, host, 1), 0);
+
+	/* the cursor under /a: /a, /a/x, /a/x/y and nothing else, in key order */
+	assert_int_equal(store_cursor_new_under(s, host, "/a", 2, &c), 0);
+	for (int r; (r = store_cursor_next(c, &p, &n, &cs)) == 1;) {
+		strcat(seen, p);
+		strcat(seen, ";");
+	}
+	assert_string_equal(seen, "/a;/a/x;/a/x/y;");
+	c = store_cursor_free(c);
+	seen[0] = '\0';
+	assert_int_equal(store_cursor_new_under(s, host, "/", 1, &c), 0);
+	for (int r; (r = store_cursor_next(c, &p, &n, &cs)) == 1;) {
+		strcat(seen, p);
+		strcat(seen, ";");
+	}
+	assert_string_equal(seen, "/a;/a/x;/a/x/y;/a.b;/ab;/b;");
+	c = store_cursor_free(c);
+
+	/* nothing observed yet; then present, absent, dropped */
+	assert_int_equal(store_observed_get(s, host, "/a/x", 4, &got), -ENOENT);
+	sample(&st, 9);
+	assert_int_equal(store_observed_put(s, host, "/a/x", 4, &st), 0);
+	assert_int_equal(store_observed_put(s, host, "/ab", 3, NULL), 0);
+	assert_int_equal(store_observed_put(s, host, "/a/new", 6, &st), 0);
+	assert_int_equal(store_tx_commit(s), 0);
+	assert_int_equal(store_observed_get(s, host, "/a/x", 4, &got), 1);
+	assert_int_equal(object_state_diff(&st, &got, ATTR_MASK_ALL, false), 0);
+	object_state_release(&got);
+	assert_int_equal(store_observed_get(s, host, "/ab", 3, &got), 0);
+	seen[0] = '\0';
+	assert_int_equal(store_observed_each(s, host, "/a", 2, collect, seen), 0);
+	assert_string_equal(seen, "/a/new+;/a/x+;");
+	seen[0] = '\0';
+	assert_int_equal(store_observed_each(s, host, NULL, 0, collect, seen), 0);
+	assert_string_equal(seen, "/a/new+;/a/x+;/ab-;");
+	assert_int_equal(store_observed_drop(s, host, "/a/x", 4), 0);
+	assert_int_equal(store_tx_commit(s), 0);
+	assert_int_equal(store_observed_get(s, host, "/a/x", 4, &got), -ENOENT);
+	/* a new baseline forgets what was observed against the old one */
+	assert_int_equal(store_baseline_begin(s, host), 0);
+	assert_int_equal(store_baseline_finish(s, host, 2), 0);
+	assert_int_equal(store_observed_get(s, host, "/a/new", 6, &got), -ENOENT);
+	object_state_release(&st);
+	store_close(s);
+}
+
+static void test_watch_runs_and_gaps(void **state)
+{
+	struct store *s = NULL;
+	struct store_run run = { .kind = "watch", .started_ns = 10 };
+	struct store_run_info info;
+	struct vg_error err;
+	uint64_t n = 0, serial;
+	int64_t host, id;
+	char sub[128];
+
+	snprintf(sub, sizeof(sub), "%s/watch", dir);
+	assert_int_equal(store_open(sub, STORE_CREATE, &s, &err), 0);
+	assert_int_equal(store_host(s, "h", &host), 0);
+	snprintf(run.uuid, sizeof(run.uuid), "01a21b33-3b00-7000-8000-0000000000aa");
+	serial = store_tx_serial(s);
+	assert_int_equal(store_run_begin(s, host, &run, &id), 0);
+	assert_true(store_tx_serial(s) > serial);
+	assert_int_equal(store_tx_commit(s), 0);
+	/* a daemon killed: its run never ended; the next one closes it as unclean */
+	assert_int_equal(store_run_last(s, host, "watch", -1, &info), 0);
+	assert_int_equal(store_run_close_unfinished(s, host, "watch", 99, 137, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_tx_commit(s), 0);
+	assert_int_equal(store_run_last(s, host, "watch", -1, &info), 1);
+	assert_int_equal(info.status, 137);
+	assert_int_equal(info.finished_ns, 99);
+	assert_int_equal(store_gap_add(s, host, "01a21b33-3b00-7000-8000-0000000000ab", 5, "overflow",
+				       "/", NULL),
+			 0);
+	assert_int_equal(store_gap_add(s, host, "01a21b33-3b00-7000-8000-0000000000ac", 6, "resolve",
+				       "/srv", "why"),
+			 0);
+	assert_int_equal(store_tx_commit(s), 0);
+	assert_int_equal(store_gap_count(s, host, NULL, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_gap_count(s, host, "overflow", &n), 0);
+	assert_int_equal(n, 1);
+	store_close(s);
+	/* read-only: the host is found, not created */
+	assert_int_equal(store_open(sub, STORE_READONLY, &s, &err), 0);
+	assert_int_equal(store_host(s, "h", &id), 0);
+	assert_int_equal(id, host);
+	assert_int_equal(store_host(s, "other", &id), -ENOENT);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +356,8 @@ int main(void)
 		cmocka_unit_test(test_runs_and_changes),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_not_a_database),
+		cmocka_unit_test(test_observed_and_ranges),
+		cmocka_unit_test(test_watch_runs_and_gaps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
