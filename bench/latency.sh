@@ -103,6 +103,7 @@ READY_TIMEOUT=3600     # daemon start-up on the largest corpus
 QUIET_S=5              # a record stream is settled after this long without growth
 QUIET_MAX=240          # ... or after this long in any case
 IDLE_TRIES=5           # idle windows at most (the quietest is kept)
+STALL_S=120            # burst: stop waiting after this long without progress while the daemon idles
 
 # --------------------------------------------------------------------------
 # Paths
@@ -724,7 +725,10 @@ live_phases() {
         read -r tb0 tb1 <"$LOGDIR/burst.out"
         R["$TOOL|burst.wall_s"]=$(ms_between "$tb0" "$tb1" | awk '{ printf "%.2f", $1 / 1000 }')
         R["$TOOL|burst.cpu_cores"]=$(awk -v c=$((c1 - c0)) -v t="$(ms_between "$tb0" "$tb1")" 'BEGIN { printf "%.2f", c / t }')
-        local deadline=$((SECONDS + BURST_TIMEOUT))
+        # Wait until every file is recorded, at most BURST_TIMEOUT s; give up
+        # earlier when nothing more was recorded for STALL_S s while the
+        # daemon was idle (under 1% of a CPU): it is not working on it.
+        local deadline=$((SECONDS + BURST_TIMEOUT)) last_n=-1 since=$SECONDS cs=$c1 stalled=0
         while ((SECONDS < deadline)); do
             case $TOOL in
                 vigil) n=$(vigil_burst_count "$tb0") ;;
@@ -732,9 +736,16 @@ live_phases() {
             esac
             ((${n:-0} < BURST)) || break
             kill -0 "$DPID" 2>/dev/null || break
-            sleep 0.5
+            if [[ ${n:-0} != "$last_n" ]]; then
+                last_n=${n:-0}; since=$SECONDS; cs=$(cpu_ms "$DPID")
+            elif ((SECONDS - since >= STALL_S)) && (($(cpu_ms "$DPID") - cs < STALL_S * 10)); then
+                stalled=1
+                break
+            fi
+            sleep 1
         done
         td=$(now_ns)
+        ((stalled == 0)) || note "$TOOL" "burst: no progress for ${STALL_S} s with the daemon idle; stopped waiting"
         local c2; c2=$(cpu_ms "$DPID")
         R["$TOOL|burst.cpu_until_done_cores"]=$(awk -v c=$((c2 - c0)) -v t="$(ms_between "$tb0" "$td")" 'BEGIN { printf "%.2f", c / t }')
         R["$TOOL|burst.hwm_kb"]=$(mem_kb "$DPID" VmHWM)
