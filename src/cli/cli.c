@@ -263,6 +263,19 @@ int cli_journal_finish(struct cli *c)
 	return EXIT_OK;
 }
 
+int cli_journal_action(struct cli *c, const char *type, const char *fields_json)
+{
+	int r = journal_append(c->journal, type, fields_json, NULL);
+
+	if (r == 0)
+		r = store_tx_commit(c->store);
+	if (r < 0) {
+		store_tx_rollback(c->store);
+		return log_error(EXIT_STORE, "cannot record '%s': %s", type, strerror(-r));
+	}
+	return EXIT_OK;
+}
+
 void cli_release(struct cli *c)
 {
 	c->journal = journal_close(c->journal);

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "base/json.h"
+#include "change/account.h"
 #include "conf/rules.h"
 #include "conf/settings.h"
 #include "journal/journal.h"
@@ -24,6 +26,8 @@ enum exit_status {
 	EXIT_STORE = 17,	/* the store could not be used */
 	EXIT_FAILURE_ = 18,	/* anything else */
 	EXIT_TAMPERED = 19,	/* journal verification failed */
+	EXIT_DENIED = 20,	/* refused: no account, a missing role, separation of duties,
+				 * an illegal transition */
 };
 
 #define DEFAULT_CONFIG "/etc/vigil/vigil.conf"
@@ -83,5 +87,14 @@ int cmd_journal(struct cli *c, int argc, char **argv);
 int cmd_daemon(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_changes(struct cli *c, int argc, char **argv);
+int cmd_account(struct cli *c, int argc, char **argv);
+/* The person acting, when they hold role (ROLE__COUNT: any account); else refused with
+ * a message. Exit status. */
+int cli_whoami(struct cli *c, enum role role, struct account_who *ret);
+/* "by": {account, roles, unix_user, uid} of a journal entry. */
+void cli_who_json(struct json_writer *w, const struct account_who *who);
+int cmd_change(struct cli *c, int argc, char **argv);
+/* Appends a journal entry for an action a person took, and commits. Exit status. */
+int cli_journal_action(struct cli *c, const char *type, const char *fields_json);
 
 #endif

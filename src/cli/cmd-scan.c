@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "base/escape.h"
+#include "base/json-canon.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "change/reconcile.h"
 #include "cli/cli.h"
 #include "engine/engine.h"
 #include "base/banned.h"
@@ -83,6 +85,15 @@ static int report(void *ud, const struct engine_event *ev)
 	printf("%-9s %-8s ", engine_event_name(ev->kind), s ? obj_type_name(s->type) : "-");
 	print_path(ev->path, ev->path_len);
 	print_rule_tags(ev->rule);
+	if (ev->authorized) {
+		char id[256];
+
+		if (json_path_string(ev->json, strlen(ev->json), "vigil.authorization.record.id", id,
+				     sizeof(id)) == 0)
+			printf("  (authorized by %s)", id);
+		else
+			fputs("  (authorized)", stdout);
+	}
 	putchar('\n');
 	if (ev->kind == ENGINE_MODIFIED) {
 		for (int a = 0; a < ATTR__COUNT; a++) {
@@ -179,6 +190,8 @@ int cmd_check(struct cli *c, int argc, char **argv)
 {
 	struct engine_result res;
 	struct engine_opts o;
+	struct reconcile_opts ro = { 0 };
+	struct reconciler *rec = NULL;
 	int status, r;
 
 	status = cli_load(c);
@@ -192,7 +205,16 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	if (status != EXIT_OK)
 		return status;
 	o = make_opts(c);
+	ro.store = c->store;
+	ro.host_name = c->host_name;
+	ro.package_slack_ns = (int64_t)c->settings.package_slack * 1000000000;
+	r = reconciler_new(&ro, &rec);
+	if (r < 0)
+		return log_error(EXIT_FAILURE_, "cannot start reconciliation: %s", strerror(-r));
+	o.reconcile = reconciler_engine_hook;
+	o.reconcile_ud = rec;
 	r = engine_check(&o, report, c, &res);
+	reconciler_free(rec);
 	if (r == -ENODATA)
 		return log_error(EXIT_STORE, "no complete baseline for host '%s' in '%s' (run 'vigil init')",
 				 c->host_name, cli_state_dir(c));

@@ -32,6 +32,9 @@ static const char usage_text[] =
 	"  daemon              watch in real time (foreground)\n"
 	"  status              the running daemon's state, else the store's\n"
 	"  changes [--since T] [--follow]      recorded changes\n"
+	"  account add|list|show|disable|grant|revoke ...   accounts and roles\n"
+	"  change new|submit|approve|reject|start|complete|review|close|cancel|\n"
+	"         amend|show|list|import ...    change records (vigil change --help)\n"
 	"  help                show this help\n"
 	"\n"
 	"Options:\n"
@@ -113,13 +116,47 @@ static long long number_arg(const char *opt, const char *v)
 	return (long long)n;
 }
 
+/* Commands that parse their own options: the global ones must come before them. */
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+} own_options[] = {
+	{ "account", cmd_account },
+	{ "change", cmd_change },
+};
+
+/* The position of the command word, skipping global options and their values. */
+static int command_position(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			return i + 1 < argc ? i + 1 : -1;
+		if (a[0] != '-')
+			return i;
+		if (strchr(a, '='))
+			continue;
+		if (strcmp(a, "--config") == 0 || strcmp(a, "--rules") == 0 ||
+		    strcmp(a, "--state-dir") == 0 || strcmp(a, "--runtime-dir") == 0)
+			i++;
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { .lines = -1, .index = -1, .size = -1, .old_size = -1, .new_size = -1 };
 	const struct command *cmd = NULL;
-	int opt, status, nargs;
+	int opt, status, nargs, own = -1, pos;
 	char **args;
 
+	pos = command_position(argc, argv);
+	for (size_t i = 0; pos > 0 && i < ARRAY_SIZE(own_options); i++)
+		if (strcmp(argv[pos], own_options[i].name) == 0)
+			own = (int)i;
+	if (own >= 0)
+		argc = pos; /* the command's own options are its business */
 	while ((opt = getopt_long(argc, argv, "qvhn:", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_CONFIG:
@@ -207,6 +244,23 @@ int main(int argc, char **argv)
 	log_set_level(c.verbosity < 0 ? LOG_LEVEL_ERROR
 		      : c.verbosity == 0 ? LOG_LEVEL_INFO
 					 : LOG_LEVEL_DEBUG);
+	if (own >= 0) {
+		if (optind != pos)
+			return log_error(EXIT_USAGE, "unexpected argument '%s' before '%s'",
+					 argv[optind], own_options[own].name);
+		if (c.full || c.quick || c.force || c.follow || c.dry_run || c.since || c.from ||
+		    c.to || c.from_export || c.key_file || c.lines >= 0 || c.index >= 0 ||
+		    c.size >= 0 || c.old_size >= 0 || c.new_size >= 0)
+			return log_error(EXIT_USAGE, "that option does not go before '%s'",
+					 own_options[own].name);
+		if (hash_global_init() < 0)
+			return log_error(EXIT_FAILURE_, "OpenSSL lacks a required digest");
+		for (args = argv + pos, nargs = 0; args[nargs]; nargs++)
+			;
+		status = own_options[own].fn(&c, nargs, args);
+		cli_release(&c);
+		return status;
+	}
 	args = argv + optind;
 	nargs = argc - optind;
 	if (nargs == 0) {

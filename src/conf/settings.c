@@ -30,6 +30,8 @@ void settings_init(struct settings *s)
 	s->settle_ms = 20;
 	s->max_delay_ms = 1000;
 	s->max_pending = 65536;
+	s->emergency_deadline = 86400;
+	s->package_slack = 3600;
 }
 
 void settings_release(struct settings *s)
@@ -78,6 +80,9 @@ static const struct key_def keys[] = {
 	{ "daemon", "settle_ms", K_UINT, OFF(settle_ms), 0, 10000 },
 	{ "daemon", "max_delay_ms", K_UINT, OFF(max_delay_ms), 1, 60000 },
 	{ "daemon", "max_pending", K_UINT, OFF(max_pending), 16, 16u * 1024 * 1024 },
+	/* CHG-05: retrospective approval and review within 24 h; a policy may only shorten it */
+	{ "change", "emergency_deadline", K_UINT, OFF(emergency_deadline), 1, 86400 },
+	{ "change", "package_slack", K_UINT, OFF(package_slack), 1, 86400 },
 };
 
 static bool section_known(const char *s, size_t n)

@@ -61,6 +61,9 @@ struct settings {
 	unsigned settle_ms;	/* quiet time before an object that was written is read */
 	unsigned max_delay_ms;	/* an object written without pause is read after this */
 	unsigned max_pending;	/* objects waiting to be read; beyond: a gap and a rescan */
+	unsigned emergency_deadline;	/* seconds from an emergency change's start to its
+					 * retrospective approval and review (at most 24 h) */
+	unsigned package_slack;	/* seconds between dpkg's work and a change it explains */
 	char **files;		/* the files read, in order */
 	size_t n_files;
 };

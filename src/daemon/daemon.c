@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/timeutil.h"
+#include "change/reconcile.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "engine/engine.h"
@@ -44,6 +45,7 @@ struct daemon {
 	struct daemon_config *cfg;
 	struct engine_opts eo;
 	struct engine_watch *ew;
+	struct reconciler *rec;
 	struct watch *w;
 	struct coalesce *table;
 	int sig_fd, notify_fd, listen_fd, epoll_fd;
@@ -337,6 +339,11 @@ static int origin_json(const struct pending_obj *p, struct buf *events, struct b
 			return r;
 		o->process_json = process->data;
 		o->user_json = user->data;
+		o->actor_exe = p->actor.exe;
+		if (p->actor.auid != ACTOR_NO_ID) {
+			o->has_auid = true;
+			o->auid = p->actor.auid;
+		}
 	}
 	return 0;
 }
@@ -864,6 +871,16 @@ int daemon_run(struct daemon_config *cfg)
 		.one_filesystem = st->one_filesystem,
 		.journal = cfg->journal,
 	};
+	{
+		struct reconcile_opts ro = { .store = cfg->store, .host_name = cfg->host_name,
+					   .package_slack_ns = (int64_t)st->package_slack * 1000000000 };
+
+		r = reconciler_new(&ro, &d.rec);
+		if (r < 0)
+			return r;
+		d.eo.reconcile = reconciler_engine_hook;
+		d.eo.reconcile_ud = d.rec;
+	}
 	d.started_ns = clock_now_ns();
 	d.started_mono = mono();
 	d.last_quick_status = d.last_full_status = -1;
@@ -958,5 +975,6 @@ out:
 		close(d.epoll_fd);
 	for (size_t i = 0; i < ARRAY_SIZE(d.ignore); i++)
 		free(d.ignore[i]);
+	reconciler_free(d.rec);
 	return r;
 }

@@ -32,6 +32,7 @@ struct ctx {
 	const char *source;	/* "check", "rescan", "fanotify", ... */
 	const char *run_kind;
 	struct buf json;
+	struct buf evidence;	/* the reconciler's evidence for the change being recorded */
 	int store_err;
 	/* the observed layer of the subtree being checked, in key order */
 	struct known *known;
@@ -263,6 +264,15 @@ static int build_json(struct ctx *c, struct engine_event *ev, const struct engin
 		}
 		jw_obj_close(&w);
 	}
+	if (ev->kind <= ENGINE_MODIFIED && ev->recorded) {
+		jw_key(&w, "disposition");
+		jw_str(&w, ev->authorized ? "authorized" : "unauthorized");
+		if (c->evidence.len) {
+			/* how it was authorized, or why the nearest records did not cover it */
+			jw_key(&w, ev->authorized ? "authorization" : "reconciliation");
+			jw_raw(&w, c->evidence.data);
+		}
+	}
 	jw_key(&w, "detection");
 	jw_obj_open(&w);
 	jw_key(&w, "source");
@@ -312,7 +322,9 @@ static int record(struct ctx *c, const struct engine_event *ev)
 	if (ev->kind <= ENGINE_MODIFIED && !c->init)
 		r = store_change_add(c->o->store, c->run_id, c->o->host_id, ev->uuid, ev->path,
 				     ev->path_len, engine_event_name(ev->kind), ev->changed,
-				     ev->detected_ns, ev->source ? ev->source : c->source, ev->json);
+				     ev->detected_ns, ev->source ? ev->source : c->source, ev->json,
+				     ev->authorized ? "authorized" : "unauthorized",
+				     ev->authorized ? ev->record_uuid : NULL);
 	if (r == 0)
 		r = journal_json(c, ev->kind <= ENGINE_MODIFIED ? "change.detected"
 				    : ev->kind == ENGINE_ERROR  ? "object.error"
@@ -400,6 +412,64 @@ static int observe_update(struct ctx *c, const struct scan_item *it, const struc
 				  it->has_cur ? &it->cur : NULL);
 }
 
+/* Asks the reconciler for the change's disposition (ev->authorized, ev->record_uuid). */
+static int reconcile(struct ctx *c, struct engine_event *ev, const struct engine_origin *origin)
+{
+	struct engine_reconcile rc = {
+		.path = ev->path,
+		.path_len = ev->path_len,
+		.kind = ev->kind,
+		.before = ev->before,
+		.after = ev->after,
+		.changed = ev->changed,
+		.detected_ns = ev->detected_ns,
+		.auid = origin && origin->has_auid ? origin->auid : ENGINE_NO_AUID,
+		.actor_exe = origin ? origin->actor_exe : NULL,
+		.evidence = &c->evidence,
+	};
+	int r;
+
+	buf_reset(&c->evidence);
+	ev->authorized = false;
+	ev->record_uuid[0] = '\0';
+	if (!c->o->reconcile || ev->kind > ENGINE_MODIFIED)
+		return 0;
+	r = c->o->reconcile(c->o->reconcile_ud, &rc);
+	if (r < 0)
+		return r;
+	ev->authorized = rc.authorized;
+	if (rc.authorized)
+		memcpy(ev->record_uuid, rc.record_uuid, sizeof(ev->record_uuid));
+	return 0;
+}
+
+/*
+ * An authorized change: the object's baseline becomes what was observed, and the
+ * observed layer forgets it.  The item's baseline follows, so the check that found
+ * the change sees no difference left.
+ */
+static int advance_baseline(struct ctx *c, struct scan_item *it, bool had_row)
+{
+	int r;
+
+	r = store_baseline_set(c->o->store, c->o->host_id, it->path, it->path_len,
+			       it->has_cur ? &it->cur : NULL);
+	if (r == 0 && had_row)
+		r = store_observed_drop(c->o->store, c->o->host_id, it->path, it->path_len);
+	if (r < 0)
+		return r;
+	object_state_release(&it->base);
+	object_state_init(&it->base);
+	it->has_base = false;
+	if (it->has_cur) {
+		r = object_state_copy(&it->base, &it->cur);
+		if (r < 0)
+			return r;
+		it->has_base = true;
+	}
+	return 0;
+}
+
 /*
  * Records the change of it from last (NULL: absent) when there is one.  The event is
  * built into c->json and returned in *ev.  Returns 1 when a change was recorded.
@@ -424,16 +494,22 @@ static int record_change(struct ctx *c, const struct scan_item *it, const struct
 		ev->source = origin->source;
 	r = uuid7_new(ev->uuid);
 	if (r == 0)
+		r = reconcile(c, ev, origin);
+	if (r == 0)
 		r = build_json(c, ev, origin);
 	if (r == 0)
 		r = record(c, ev);
-	if (r == 0)
+	if (r == 0 && ev->authorized)
+		r = advance_baseline(c, (struct scan_item *)it, had_row);
+	else if (r == 0)
 		r = observe_update(c, it, rule, had_row);
 	if (r < 0) {
 		c->store_err = r;
 		return r;
 	}
 	c->res->recorded++;
+	if (ev->authorized)
+		c->res->authorized++;
 	return 1;
 }
 
@@ -646,7 +722,8 @@ static int on_check_item(void *ud, struct scan_item *it)
 			c->store_err = r;
 			return r;
 		}
-		if (c->o->report_changes && c->report) {
+		/* an authorized change moved the baseline: shown, but no difference is left */
+		if (c->report && (c->o->report_changes || rec.authorized)) {
 			r = c->report(c->ud, &rec);
 			if (r < 0)
 				return r;
@@ -795,6 +872,7 @@ static void ctx_init(struct ctx *c, const struct engine_opts *o, engine_report_f
 	c->source = o->source ? o->source : "check";
 	c->run_kind = o->run_kind ? o->run_kind : "check";
 	buf_init(&c->json, 16u * 1024 * 1024);
+	buf_init(&c->evidence, 1024u * 1024);
 }
 
 int engine_init(const struct engine_opts *o, engine_report_fn report, void *ud,
@@ -819,6 +897,7 @@ int engine_init(const struct engine_opts *o, engine_report_fn report, void *ud,
 	if (r == 0)
 		r = finish_run(&c, &run, ret->errors ? 14 : 0);
 	buf_release(&c.json);
+	buf_release(&c.evidence);
 	return r;
 }
 
@@ -891,6 +970,7 @@ int engine_check(const struct engine_opts *o, engine_report_fn report, void *ud,
 			r = e;
 	}
 	buf_release(&c.json);
+	buf_release(&c.evidence);
 	return r;
 }
 
@@ -933,6 +1013,7 @@ int engine_watch_begin(const struct engine_opts *o, struct engine_watch **ret)
 	if (r < 0) {
 		scan_observer_free(w->ob);
 		buf_release(&w->c.json);
+		buf_release(&w->c.evidence);
 		free(w);
 		return r;
 	}
@@ -1207,6 +1288,7 @@ int engine_watch_end(struct engine_watch *w, int status)
 	scan_observer_free(w->ob);
 	free(w->pending);
 	buf_release(&w->c.json);
+	buf_release(&w->c.evidence);
 	free(w);
 	return r;
 }

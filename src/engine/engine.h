@@ -28,11 +28,35 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/uuid.h"
 #include "journal/journal.h"
 #include "policy/policy.h"
 #include "scan/scan.h"
 #include "store/store.h"
+
+#define ENGINE_NO_AUID UINT32_MAX
+
+/*
+ * One change put to reconciliation.  The callback fills the verdict: authorized with
+ * the uuid of the record or standing authorization that covers it, and in evidence one
+ * JSON object saying how (it becomes "vigil.authorization" of the change's event).
+ * An authorized change moves the baseline; an unauthorized one never does.  The
+ * callback returns 0, or a negative errno that stops the run (nothing is recorded).
+ */
+struct engine_reconcile {
+	const char *path;
+	size_t path_len;
+	int kind;			/* enum engine_event_kind: added, removed, modified */
+	const struct object_state *before, *after;	/* NULL: absent */
+	uint32_t changed;		/* modified: the attributes that differ */
+	int64_t detected_ns;		/* CLOCK_REALTIME */
+	uint32_t auid;			/* the actor's login uid; ENGINE_NO_AUID: unknown */
+	const char *actor_exe;		/* NULL: unknown */
+	bool authorized;
+	char record_uuid[UUID_STR_LEN];
+	struct buf *evidence;		/* empty on entry */
+};
 
 struct engine_opts {
 	const struct policy *policy;
@@ -57,10 +81,17 @@ struct engine_opts {
 	 * negative return stops the check, which then ends with -ECANCELED */
 	int (*progress)(void *ud);
 	void *progress_ud;
+	/* reconciliation (CHG-07): asked about every change before it is recorded; NULL:
+	 * every change is unauthorized */
+	int (*reconcile)(void *ud, struct engine_reconcile *rc);
+	void *reconcile_ud;
 };
 
 /* Who and what caused a change, as the watcher saw it (all members may be NULL). */
 struct engine_origin {
+	bool has_auid;			/* the actor's login uid is known: */
+	uint32_t auid;
+	const char *actor_exe;		/* the actor's executable, when known */
 	const char *source;		/* "fanotify", "inotify" */
 	const char *events_json;	/* JSON array of the kernel events seen, e.g. ["create"] */
 	const char *process_json;	/* ECS "process" object */
@@ -89,6 +120,8 @@ struct engine_event {
 	char uuid[UUID_STR_LEN];
 	int64_t detected_ns;
 	const char *json;	/* the event as one ECS JSON object (no newline) */
+	bool authorized;	/* the disposition reconciliation gave a change */
+	char record_uuid[UUID_STR_LEN];	/* ... and the record that authorized it */
 };
 
 typedef int (*engine_report_fn)(void *ud, const struct engine_event *ev);
@@ -99,6 +132,7 @@ struct engine_result {
 	uint64_t objects, added, removed, modified, errors, unstable, unmonitored;
 	uint64_t hashed, bytes;
 	uint64_t recorded;	/* changes recorded (differences new since the last known state) */
+	uint64_t authorized;	/* of those, authorized (the baseline moved) */
 };
 
 /* Replaces the baseline. Errors and unstable objects are reported; the rest is stored. */

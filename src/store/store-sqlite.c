@@ -16,22 +16,10 @@
 
 #include "base/buf.h"
 #include "store/store.h"
+#include "store/store-sqlite-int.h"
 #include "base/banned.h"
 
-#define OBJ_KIND_FILE 1
 #define BATCH_ROWS 8192
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *put;
-	sqlite3_stmt *change;
-	sqlite3_stmt *obs_put, *obs_drop, *obs_get, *base_get;
-	sqlite3_stmt *j_append, *j_hash_put, *j_hash_get;
-	bool in_tx;
-	unsigned batch;
-	uint64_t tx_serial;	/* transactions begun on this connection */
-};
 
 struct store_cursor {
 	sqlite3 *db;
@@ -41,7 +29,6 @@ struct store_cursor {
 	struct buf lo, hi;	/* the key range [lo, hi), when the cursor has one */
 };
 
-static int step_done(sqlite3_stmt *st);
 
 static const char *const migrations[] = {
 	/* 1: baseline objects, runs and their changes */
@@ -134,9 +121,52 @@ static const char *const migrations[] = {
 	"  reason TEXT NOT NULL,"
 	"  scope TEXT NOT NULL,"
 	"  detail TEXT);",
+	/* 4: accounts, change records (every revision and event kept) and the disposition
+	 * of each change */
+	"CREATE TABLE accounts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  unix_user TEXT NOT NULL UNIQUE,"
+	"  roles TEXT NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  disabled_ns INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE records ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  source TEXT NOT NULL,"
+	"  ext_id TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  revision INTEGER NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  updated_ns INTEGER NOT NULL,"
+	"  UNIQUE (source, ext_id));"
+	"CREATE TABLE record_revisions ("
+	"  record_id INTEGER NOT NULL REFERENCES records(id),"
+	"  revision INTEGER NOT NULL,"
+	"  time_ns INTEGER NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  PRIMARY KEY (record_id, revision));"
+	"CREATE TABLE record_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  record_id INTEGER NOT NULL REFERENCES records(id),"
+	"  time_ns INTEGER NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  from_state TEXT NOT NULL,"
+	"  to_state TEXT NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  roles TEXT NOT NULL,"
+	"  revision INTEGER NOT NULL,"
+	"  detail TEXT NOT NULL);"
+	"CREATE INDEX record_events_by_record ON record_events(record_id, id);"
+	"ALTER TABLE changes ADD COLUMN disposition TEXT NOT NULL DEFAULT 'unauthorized';"
+	"ALTER TABLE changes ADD COLUMN record_uuid TEXT;"
+	"CREATE INDEX changes_by_record ON changes(record_uuid) WHERE record_uuid IS NOT NULL;",
 };
 
-static int sql_err(int rc)
+int sq_err(int rc)
 {
 	switch (rc) {
 	case SQLITE_OK:
@@ -169,9 +199,9 @@ const char *store_errmsg(struct store *s)
 	return s && s->db ? sqlite3_errmsg(s->db) : "no store";
 }
 
-static int exec(sqlite3 *db, const char *sql)
+int sq_exec(sqlite3 *db, const char *sql)
 {
-	return sql_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
+	return sq_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 static int schema_version(sqlite3 *db, int *ret)
@@ -181,11 +211,11 @@ static int schema_version(sqlite3 *db, int *ret)
 
 	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return sql_err(rc);
+		return sq_err(rc);
 	rc = sqlite3_step(st);
 	*ret = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : sql_err(rc);
+	return rc == SQLITE_ROW ? 0 : sq_err(rc);
 }
 
 static int migrate(sqlite3 *db, const char *path, struct vg_error *err)
@@ -204,17 +234,17 @@ static int migrate(sqlite3 *db, const char *path, struct vg_error *err)
 		char pragma[64];
 
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-		r = exec(db, "BEGIN IMMEDIATE");
+		r = sq_exec(db, "BEGIN IMMEDIATE");
 		if (r == 0)
-			r = exec(db, migrations[v]);
+			r = sq_exec(db, migrations[v]);
 		if (r == 0)
-			r = exec(db, pragma);
+			r = sq_exec(db, pragma);
 		if (r == 0)
-			r = exec(db, "COMMIT");
+			r = sq_exec(db, "COMMIT");
 		if (r < 0) {
 			r = vg_error_set(err, r, path, 0, 0, "migration %d failed: %s", v + 1,
 					 sqlite3_errmsg(db));
-			exec(db, "ROLLBACK");
+			sq_exec(db, "ROLLBACK");
 			return r;
 		}
 	}
@@ -232,7 +262,7 @@ static int open_db(const char *path, bool readonly, bool create, sqlite3 **ret)
 	flags |= SQLITE_OPEN_NOMUTEX;
 	rc = sqlite3_open_v2(path, &db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		int r = sql_err(rc);
+		int r = sq_err(rc);
 
 		sqlite3_close(db);
 		return r;
@@ -280,11 +310,11 @@ int store_open(const char *state_dir, unsigned flags, struct store **ret, struct
 	}
 	if (!(flags & STORE_READONLY)) {
 		chmod(s->path, 0600);
-		r = exec(s->db, "PRAGMA journal_mode=WAL");
+		r = sq_exec(s->db, "PRAGMA journal_mode=WAL");
 		if (r == 0)
-			r = exec(s->db, "PRAGMA synchronous=NORMAL");
+			r = sq_exec(s->db, "PRAGMA synchronous=NORMAL");
 		if (r == 0)
-			r = exec(s->db, "PRAGMA foreign_keys=ON");
+			r = sq_exec(s->db, "PRAGMA foreign_keys=ON");
 		if (r < 0) {
 			r = vg_error_set(err, r, s->path, 0, 0, "cannot set up the store: %s",
 					 sqlite3_errmsg(s->db));
@@ -317,10 +347,15 @@ struct store *store_close(struct store *s)
 	if (!s)
 		return NULL;
 	if (s->in_tx)
-		exec(s->db, "ROLLBACK");
+		sq_exec(s->db, "ROLLBACK");
 	sqlite3_finalize(s->put);
 	sqlite3_finalize(s->change);
 	sqlite3_finalize(s->obs_put);
+	sqlite3_finalize(s->base_set);
+	sqlite3_finalize(s->base_del);
+	sqlite3_finalize(s->base_has);
+	sqlite3_finalize(s->base_count);
+	sqlite3_finalize(s->rec_event);
 	sqlite3_finalize(s->obs_drop);
 	sqlite3_finalize(s->obs_get);
 	sqlite3_finalize(s->base_get);
@@ -333,15 +368,15 @@ struct store *store_close(struct store *s)
 	return NULL;
 }
 
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
-	return sql_err(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL));
+	return sq_err(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL));
 }
 
 /* Prepares sql into *slot the first time (kept until store_close). */
-static int prepare_once(struct store *s, sqlite3_stmt **slot, const char *sql)
+int sq_prepare_once(struct store *s, sqlite3_stmt **slot, const char *sql)
 {
-	return *slot ? 0 : prepare(s->db, sql, slot);
+	return *slot ? 0 : sq_prepare(s->db, sql, slot);
 }
 
 int store_host(struct store *s, const char *name, int64_t *ret_id)
@@ -351,7 +386,7 @@ int store_host(struct store *s, const char *name, int64_t *ret_id)
 
 	/* a store opened read-only can name only the hosts it has */
 	if (!sqlite3_db_readonly(s->db, "main")) {
-		r = prepare(s->db, "INSERT INTO hosts(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
+		r = sq_prepare(s->db, "INSERT INTO hosts(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
 			    &st);
 		if (r < 0)
 			return r;
@@ -359,9 +394,9 @@ int store_host(struct store *s, const char *name, int64_t *ret_id)
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)
-			return sql_err(rc);
+			return sq_err(rc);
 	}
-	r = prepare(s->db, "SELECT id FROM hosts WHERE name = ?1", &st);
+	r = sq_prepare(s->db, "SELECT id FROM hosts WHERE name = ?1", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -369,7 +404,7 @@ int store_host(struct store *s, const char *name, int64_t *ret_id)
 	if (rc == SQLITE_ROW)
 		*ret_id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sq_err(rc);
 }
 
 int store_meta_get(struct store *s, const char *key, char **ret)
@@ -377,7 +412,7 @@ int store_meta_get(struct store *s, const char *key, char **ret)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "SELECT value FROM meta WHERE key = ?1", &st);
+	r = sq_prepare(s->db, "SELECT value FROM meta WHERE key = ?1", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -386,7 +421,7 @@ int store_meta_get(struct store *s, const char *key, char **ret)
 		*ret = strdup((const char *)sqlite3_column_text(st, 0));
 		r = *ret ? 0 : -ENOMEM;
 	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+		r = rc == SQLITE_DONE ? -ENOENT : sq_err(rc);
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -397,7 +432,7 @@ int store_meta_set(struct store *s, const char *key, const char *value)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+	r = sq_prepare(s->db, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
 			   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 		    &st);
 	if (r < 0)
@@ -406,7 +441,7 @@ int store_meta_set(struct store *s, const char *key, const char *value)
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+	return rc == SQLITE_DONE ? 0 : sq_err(rc);
 }
 
 int store_baseline_info(struct store *s, int64_t host, struct store_baseline_info *ret)
@@ -415,7 +450,7 @@ int store_baseline_info(struct store *s, int64_t host, struct store_baseline_inf
 	int rc, r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = prepare(s->db, "SELECT state, created_ns, objects FROM baselines WHERE host_id = ?1", &st);
+	r = sq_prepare(s->db, "SELECT state, created_ns, objects FROM baselines WHERE host_id = ?1", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, host);
@@ -427,7 +462,7 @@ int store_baseline_info(struct store *s, int64_t host, struct store_baseline_inf
 		ret->objects = (uint64_t)sqlite3_column_int64(st, 2);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_err(rc);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_err(rc);
 }
 
 /* ---- keys ---- */
@@ -439,7 +474,7 @@ static void path_to_key(char *dst, const char *path, size_t len)
 		dst[i] = path[i] == '/' ? '\0' : path[i];
 }
 
-static int key_from_path(struct buf *b, const char *path, size_t len)
+int sq_key_from_path(struct buf *b, const char *path, size_t len)
 {
 	int r;
 
@@ -455,13 +490,13 @@ static int key_from_path(struct buf *b, const char *path, size_t len)
 
 /* ---- baseline writing ---- */
 
-static int tx_begin(struct store *s)
+int sq_tx_begin(struct store *s)
 {
 	int r;
 
 	if (s->in_tx)
 		return 0;
-	r = exec(s->db, "BEGIN IMMEDIATE");
+	r = sq_exec(s->db, "BEGIN IMMEDIATE");
 	if (r == 0) {
 		s->in_tx = true;
 		s->batch = 0;
@@ -470,13 +505,13 @@ static int tx_begin(struct store *s)
 	return r;
 }
 
-static int tx_commit(struct store *s)
+int sq_tx_commit(struct store *s)
 {
 	int r;
 
 	if (!s->in_tx)
 		return 0;
-	r = exec(s->db, "COMMIT");
+	r = sq_exec(s->db, "COMMIT");
 	if (r == 0)
 		s->in_tx = false;
 	return r;
@@ -487,41 +522,41 @@ int store_baseline_begin(struct store *s, int64_t host)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r < 0)
 		return r;
 	/* a new baseline replaces the old one and everything observed against it */
 	for (int i = 0; i < 2 && r == 0; i++) {
-		r = prepare(s->db,
+		r = sq_prepare(s->db,
 			    i == 0 ? "DELETE FROM objects WHERE host_id = ?1"
 				   : "DELETE FROM observed WHERE host_id = ?1",
 			    &st);
 		if (r == 0) {
 			sqlite3_bind_int64(st, 1, host);
 			rc = sqlite3_step(st);
-			r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+			r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 			sqlite3_finalize(st);
 		}
 	}
 	if (r == 0)
-		r = prepare(s->db, "INSERT INTO baselines(host_id, state, created_ns, objects) "
+		r = sq_prepare(s->db, "INSERT INTO baselines(host_id, state, created_ns, objects) "
 				   "VALUES (?1, 'building', 0, 0) ON CONFLICT(host_id) DO UPDATE "
 				   "SET state = 'building', created_ns = 0, objects = 0",
 			    &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, host);
 		rc = sqlite3_step(st);
-		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 		sqlite3_finalize(st);
 	}
 	if (r == 0)
-		r = tx_commit(s);
+		r = sq_tx_commit(s);
 	/* a baseline is written in one go and marked complete only at the end: copy the
 	 * write-ahead log into the database once, then, not every few megabytes */
 	if (r == 0)
-		r = exec(s->db, "PRAGMA wal_autocheckpoint = 0");
+		r = sq_exec(s->db, "PRAGMA wal_autocheckpoint = 0");
 	if (r == 0 && !s->put)
-		r = prepare(s->db,
+		r = sq_prepare(s->db,
 			    "INSERT INTO objects(host_id, kind, key, attrs, type, mode, uid, gid, size,"
 			    " ino, dev, nlink, rdev, mtime_ns, ctime_ns, flags, owner, grp, hashes,"
 			    " target, xattrs, acl, selinux, caps) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
@@ -599,7 +634,7 @@ static void bind_blob_or_null(sqlite3_stmt *st, int i, const struct blob *b)
 
 /* Binds the state's columns (attrs .. caps) from parameter i on; hashes points to a
  * buffer that must outlive the step. */
-static void bind_state(sqlite3_stmt *st, int i, const struct object_state *o, uint8_t hashes[192])
+void sq_bind_state(sqlite3_stmt *st, int i, const struct object_state *o, uint8_t hashes[192])
 {
 	size_t hn = pack_hashes(o, hashes);
 
@@ -643,19 +678,19 @@ int store_baseline_put(struct store *s, int64_t host, const char *path, size_t l
 	if (!key)
 		return -ENOMEM;
 	path_to_key(key, path, len);
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, host);
 	sqlite3_bind_int(st, 2, OBJ_KIND_FILE);
 	sqlite3_bind_blob(st, 3, key, (int)len, SQLITE_STATIC);
-	bind_state(st, 4, o, hashes);
+	sq_bind_state(st, 4, o, hashes);
 	/* every parameter is bound on every call: no need to clear them */
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+	r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 	if (r == 0 && ++s->batch >= BATCH_ROWS)
-		r = tx_commit(s);
+		r = sq_tx_commit(s);
 out:
 	if (key != stack)
 		free(key);
@@ -667,25 +702,25 @@ int store_baseline_finish(struct store *s, int64_t host, int64_t created_ns)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r < 0)
 		return r;
-	r = prepare(s->db, "UPDATE baselines SET state = 'complete', created_ns = ?2, objects ="
+	r = sq_prepare(s->db, "UPDATE baselines SET state = 'complete', created_ns = ?2, objects ="
 			   " (SELECT count(*) FROM objects WHERE host_id = ?1) WHERE host_id = ?1",
 		    &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, host);
 		sqlite3_bind_int64(st, 2, created_ns);
 		rc = sqlite3_step(st);
-		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 		sqlite3_finalize(st);
 	}
 	if (r == 0)
-		r = tx_commit(s);
+		r = sq_tx_commit(s);
 	if (r == 0)
-		r = exec(s->db, "PRAGMA wal_autocheckpoint = 1000");
+		r = sq_exec(s->db, "PRAGMA wal_autocheckpoint = 1000");
 	if (r == 0)
-		r = exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+		r = sq_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	if (r < 0)
 		store_baseline_abort(s);
 	return r;
@@ -694,10 +729,10 @@ int store_baseline_finish(struct store *s, int64_t host, int64_t created_ns)
 void store_baseline_abort(struct store *s)
 {
 	if (s->in_tx) {
-		exec(s->db, "ROLLBACK");
+		sq_exec(s->db, "ROLLBACK");
 		s->in_tx = false;
 	}
-	exec(s->db, "PRAGMA wal_autocheckpoint = 1000");
+	sq_exec(s->db, "PRAGMA wal_autocheckpoint = 1000");
 }
 
 /* ---- reading ---- */
@@ -706,7 +741,7 @@ void store_baseline_abort(struct store *s)
 	"key, attrs, type, mode, uid, gid, size, ino, dev, nlink, rdev, mtime_ns, ctime_ns, "      \
 	"flags, owner, grp, hashes, target, xattrs, acl, selinux, caps"
 
-static int dup_col_text(sqlite3_stmt *st, int i, char **dst)
+int sq_col_strdup(sqlite3_stmt *st, int i, char **dst)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 
@@ -736,7 +771,7 @@ static int dup_col_blob(sqlite3_stmt *st, int i, struct blob *dst)
 }
 
 /* Decodes a row of OBJ_COLUMNS (from column 1 on) into o (initialised). */
-static int row_to_state(sqlite3_stmt *st, struct object_state *o)
+int sq_row_to_state(sqlite3_stmt *st, struct object_state *o)
 {
 	int r;
 
@@ -753,14 +788,14 @@ static int row_to_state(sqlite3_stmt *st, struct object_state *o)
 	o->mtime_ns = sqlite3_column_int64(st, 11);
 	o->ctime_ns = sqlite3_column_int64(st, 12);
 	o->flags = (uint32_t)sqlite3_column_int64(st, 13);
-	if ((r = dup_col_text(st, 14, &o->owner)) < 0 || (r = dup_col_text(st, 15, &o->group)) < 0)
+	if ((r = sq_col_strdup(st, 14, &o->owner)) < 0 || (r = sq_col_strdup(st, 15, &o->group)) < 0)
 		return r;
 	r = unpack_hashes(o, sqlite3_column_blob(st, 16), (size_t)sqlite3_column_bytes(st, 16));
 	if (r < 0)
 		return r;
 	if ((r = dup_col_blob(st, 17, &o->target)) < 0 || (r = dup_col_blob(st, 18, &o->xattrs)) < 0 ||
-	    (r = dup_col_text(st, 19, &o->acl)) < 0 || (r = dup_col_text(st, 20, &o->selinux)) < 0 ||
-	    (r = dup_col_text(st, 21, &o->caps)) < 0)
+	    (r = sq_col_strdup(st, 19, &o->acl)) < 0 || (r = sq_col_strdup(st, 20, &o->selinux)) < 0 ||
+	    (r = sq_col_strdup(st, 21, &o->caps)) < 0)
 		return r;
 	return 0;
 }
@@ -772,9 +807,9 @@ static int key_range(struct buf *lo, struct buf *hi, const char *path, size_t le
 
 	if (len == 1 && path[0] == '/')
 		len = 0; /* "/" is every key; its own key is the single 0 byte, the smallest */
-	r = key_from_path(lo, path, len);
+	r = sq_key_from_path(lo, path, len);
 	if (r == 0)
-		r = key_from_path(hi, path, len);
+		r = sq_key_from_path(hi, path, len);
 	if (r == 0)
 		r = buf_putc(hi, '\x01');
 	return r;
@@ -800,7 +835,7 @@ int store_cursor_new_under(struct store *s, int64_t host, const char *path, size
 	if (r == 0)
 		r = open_db(s->path, true, false, &c->db);
 	if (r == 0)
-		r = sql_err(sqlite3_prepare_v2(c->db,
+		r = sq_err(sqlite3_prepare_v2(c->db,
 					       path ? "SELECT " OBJ_COLUMNS " FROM objects WHERE"
 						      " host_id = ?1 AND kind = 1 AND key >= ?2"
 						      " AND key < ?3 ORDER BY key"
@@ -831,7 +866,7 @@ int store_cursor_next(struct store_cursor *c, const char **ret_path, size_t *ret
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)
-		return sql_err(rc);
+		return sq_err(rc);
 	key = sqlite3_column_blob(c->st, 0);
 	n = sqlite3_column_bytes(c->st, 0);
 	buf_reset(&c->path);
@@ -841,7 +876,7 @@ int store_cursor_next(struct store_cursor *c, const char **ret_path, size_t *ret
 	for (int i = 0; i < n; i++)
 		if (c->path.data[i] == '\0')
 			c->path.data[i] = '/';
-	r = row_to_state(c->st, &c->state);
+	r = sq_row_to_state(c->st, &c->state);
 	if (r < 0)
 		return r;
 	*ret_path = c->path.data;
@@ -874,12 +909,12 @@ static int get_state(struct store *s, sqlite3_stmt **slot, const char *sql, int6
 	sqlite3_stmt *st;
 	int rc, r;
 
-	r = prepare_once(s, slot, sql);
+	r = sq_prepare_once(s, slot, sql);
 	if (r < 0)
 		return r;
 	st = *slot;
 	buf_init(&key, SIZE_MAX / 2);
-	r = key_from_path(&key, path, len);
+	r = sq_key_from_path(&key, path, len);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, host);
@@ -889,13 +924,13 @@ static int get_state(struct store *s, sqlite3_stmt **slot, const char *sql, int6
 		object_state_init(ret);
 		if (col0)
 			*col0 = sqlite3_column_int64(st, 0);
-		r = row_to_state(st, ret);
+		r = sq_row_to_state(st, ret);
 		if (r < 0)
 			object_state_release(ret);
 		else
 			r = 1;
 	} else {
-		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -943,7 +978,7 @@ int store_observed_put(struct store *s, int64_t host, const char *path, size_t l
 	struct buf key;
 	int r;
 
-	r = prepare_once(s, &s->obs_put,
+	r = sq_prepare_once(s, &s->obs_put,
 			 "INSERT OR REPLACE INTO observed(host_id, kind, key, present, attrs, type,"
 			 " mode, uid, gid, size, ino, dev, nlink, rdev, mtime_ns, ctime_ns, flags,"
 			 " owner, grp, hashes, target, xattrs, acl, selinux, caps) VALUES (?1, 1,"
@@ -952,15 +987,15 @@ int store_observed_put(struct store *s, int64_t host, const char *path, size_t l
 	if (r < 0)
 		return r;
 	buf_init(&key, SIZE_MAX / 2);
-	r = key_from_path(&key, path, len);
+	r = sq_key_from_path(&key, path, len);
 	if (r == 0)
-		r = tx_begin(s);
+		r = sq_tx_begin(s);
 	if (r == 0) {
 		sqlite3_bind_int64(s->obs_put, 1, host);
 		sqlite3_bind_blob(s->obs_put, 2, key.data, (int)len, SQLITE_STATIC);
 		sqlite3_bind_int(s->obs_put, 3, o != NULL);
-		bind_state(s->obs_put, 4, o ? o : &none, hashes);
-		r = step_done(s->obs_put);
+		sq_bind_state(s->obs_put, 4, o ? o : &none, hashes);
+		r = sq_step_done(s->obs_put);
 	}
 	buf_release(&key);
 	return r;
@@ -971,18 +1006,76 @@ int store_observed_drop(struct store *s, int64_t host, const char *path, size_t 
 	struct buf key;
 	int r;
 
-	r = prepare_once(s, &s->obs_drop,
+	r = sq_prepare_once(s, &s->obs_drop,
 			 "DELETE FROM observed WHERE host_id = ?1 AND kind = 1 AND key = ?2");
 	if (r < 0)
 		return r;
 	buf_init(&key, SIZE_MAX / 2);
-	r = key_from_path(&key, path, len);
+	r = sq_key_from_path(&key, path, len);
 	if (r == 0)
-		r = tx_begin(s);
+		r = sq_tx_begin(s);
 	if (r == 0) {
 		sqlite3_bind_int64(s->obs_drop, 1, host);
 		sqlite3_bind_blob(s->obs_drop, 2, key.data, (int)len, SQLITE_STATIC);
-		r = step_done(s->obs_drop);
+		r = sq_step_done(s->obs_drop);
+	}
+	buf_release(&key);
+	return r;
+}
+
+int store_baseline_set(struct store *s, int64_t host, const char *path, size_t len,
+		       const struct object_state *o)
+{
+	uint8_t hashes[192];
+	struct buf key;
+	sqlite3_stmt *st;
+	int r, rc, delta = 0;
+
+	r = o ? sq_prepare_once(s, &s->base_set,
+				"INSERT OR REPLACE INTO objects(host_id, kind, key, attrs, type, mode,"
+				" uid, gid, size, ino, dev, nlink, rdev, mtime_ns, ctime_ns, flags,"
+				" owner, grp, hashes, target, xattrs, acl, selinux, caps) VALUES (?1,"
+				" 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+				" ?17, ?18, ?19, ?20, ?21, ?22, ?23)")
+	      : sq_prepare_once(s, &s->base_del,
+				"DELETE FROM objects WHERE host_id = ?1 AND kind = 1 AND key = ?2");
+	if (r < 0)
+		return r;
+	st = o ? s->base_set : s->base_del;
+	buf_init(&key, SIZE_MAX / 2);
+	r = sq_key_from_path(&key, path, len);
+	if (r == 0)
+		r = sq_tx_begin(s);
+	if (r == 0)
+		r = sq_prepare_once(s, &s->base_has,
+				    "SELECT 1 FROM objects WHERE host_id = ?1 AND kind = 1 AND key = ?2");
+	if (r == 0) {
+		sqlite3_bind_int64(s->base_has, 1, host);
+		sqlite3_bind_blob(s->base_has, 2, key.data, (int)len, SQLITE_STATIC);
+		rc = sqlite3_step(s->base_has);
+		sqlite3_reset(s->base_has);
+		if (rc == SQLITE_ROW)
+			delta = o ? 0 : -1;
+		else if (rc == SQLITE_DONE)
+			delta = o ? 1 : 0;
+		else
+			r = sq_err(rc);
+	}
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, host);
+		sqlite3_bind_blob(st, 2, key.data, (int)len, SQLITE_STATIC);
+		if (o)
+			sq_bind_state(st, 3, o, hashes);
+		r = sq_step_done(st);
+	}
+	/* the count the status shows follows the objects it counts */
+	if (r == 0 && delta != 0)
+		r = sq_prepare_once(s, &s->base_count,
+				    "UPDATE baselines SET objects = objects + ?2 WHERE host_id = ?1");
+	if (r == 0 && delta != 0) {
+		sqlite3_bind_int64(s->base_count, 1, host);
+		sqlite3_bind_int(s->base_count, 2, delta);
+		r = sq_step_done(s->base_count);
 	}
 	buf_release(&key);
 	return r;
@@ -1004,7 +1097,7 @@ int store_observed_each(struct store *s, int64_t host, const char *path, size_t 
 	object_state_init(&o);
 	r = key_range(&lo, &hi, path ? path : "/", path ? len : 1);
 	if (r == 0)
-		r = prepare(s->db,
+		r = sq_prepare(s->db,
 			    "SELECT key, attrs, type, mode, uid, gid, size, ino, dev, nlink, rdev,"
 			    " mtime_ns, ctime_ns, flags, owner, grp, hashes, target, xattrs, acl,"
 			    " selinux, caps, present FROM observed WHERE host_id = ?1 AND kind = 1"
@@ -1027,7 +1120,7 @@ int store_observed_each(struct store *s, int64_t host, const char *path, size_t 
 		for (int i = 0; i < n; i++)
 			if (p.data[i] == '\0')
 				p.data[i] = '/';
-		r = row_to_state(st, &o);
+		r = sq_row_to_state(st, &o);
 		if (r == 0)
 			r = fn(ud, p.data, p.len, present ? &o : NULL);
 		object_state_release(&o);
@@ -1035,7 +1128,7 @@ int store_observed_each(struct store *s, int64_t host, const char *path, size_t 
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = sql_err(rc);
+		r = sq_err(rc);
 out:
 	sqlite3_finalize(st);
 	buf_release(&lo);
@@ -1051,7 +1144,7 @@ int store_run_begin(struct store *s, int64_t host, const struct store_run *run, 
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "INSERT INTO runs(uuid, host_id, kind, full, started_ns) VALUES"
+	r = sq_prepare(s->db, "INSERT INTO runs(uuid, host_id, kind, full, started_ns) VALUES"
 			   " (?1, ?2, ?3, ?4, ?5)",
 		    &st);
 	if (r < 0)
@@ -1064,30 +1157,32 @@ int store_run_begin(struct store *s, int64_t host, const struct store_run *run, 
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return sql_err(rc);
+		return sq_err(rc);
 	*ret_id = sqlite3_last_insert_rowid(s->db);
-	return tx_begin(s);
+	return sq_tx_begin(s);
 }
 
 int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *uuid,
 		     const char *path, size_t len, const char *change, uint32_t attrs,
-		     int64_t detected_ns, const char *source, const char *event_json)
+		     int64_t detected_ns, const char *source, const char *event_json,
+		     const char *disposition, const char *record_uuid)
 {
 	struct buf key;
 	sqlite3_stmt *st;
 	int rc, r;
 
-	r = prepare_once(s, &s->change,
+	r = sq_prepare_once(s, &s->change,
 			 "INSERT INTO changes(uuid, run_id, host_id, kind, key, change, attrs,"
-			 " detected_ns, event, source) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9)");
+			 " detected_ns, event, source, disposition, record_uuid) VALUES (?1, ?2,"
+			 " ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
 	if (r < 0)
 		return r;
 	st = s->change;
 	buf_init(&key, SIZE_MAX / 2);
-	r = key_from_path(&key, path, len);
+	r = sq_key_from_path(&key, path, len);
 	if (r < 0)
 		return r;
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r == 0) {
 		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, run_id);
@@ -1098,10 +1193,16 @@ int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *
 		sqlite3_bind_int64(st, 7, detected_ns);
 		sqlite3_bind_text(st, 8, event_json, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 9, source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, disposition ? disposition : "unauthorized", -1,
+				  SQLITE_STATIC);
+		if (record_uuid)
+			sqlite3_bind_text(st, 11, record_uuid, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 11);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
-		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 	}
 	buf_release(&key);
 	return r;
@@ -1112,10 +1213,10 @@ int store_run_finish(struct store *s, int64_t run_id, const struct store_run *ru
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r < 0)
 		return r;
-	r = prepare(s->db, "UPDATE runs SET finished_ns = ?2, objects = ?3, added = ?4, removed = ?5,"
+	r = sq_prepare(s->db, "UPDATE runs SET finished_ns = ?2, objects = ?3, added = ?4, removed = ?5,"
 			   " modified = ?6, errors = ?7, status = ?8 WHERE id = ?1",
 		    &st);
 	if (r == 0) {
@@ -1128,31 +1229,22 @@ int store_run_finish(struct store *s, int64_t run_id, const struct store_run *ru
 		sqlite3_bind_int64(st, 7, (int64_t)run->errors);
 		sqlite3_bind_int(st, 8, run->status);
 		rc = sqlite3_step(st);
-		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 		sqlite3_finalize(st);
 	}
 	if (r == 0)
-		r = tx_commit(s);
+		r = sq_tx_commit(s);
 	return r;
 }
 
-int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t after_id,
-		       int (*fn)(void *ud, const struct store_change_row *c), void *ud)
+/* Calls fn for each row of a statement selecting the columns of struct store_change_row. */
+static int change_rows(sqlite3_stmt *st, int (*fn)(void *ud, const struct store_change_row *c),
+		       void *ud)
 {
 	_cleanup_(buf_releasep) struct buf path = { 0 };
-	sqlite3_stmt *st = NULL;
-	int rc, r;
+	int rc, r = 0;
 
 	buf_init(&path, SIZE_MAX / 2);
-	r = prepare(s->db,
-		    "SELECT id, uuid, detected_ns, change, source, event, key, attrs FROM changes WHERE"
-		    " host_id = ?1 AND detected_ns >= ?2 AND id > ?3 ORDER BY id",
-		    &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, host);
-	sqlite3_bind_int64(st, 2, since_ns);
-	sqlite3_bind_int64(st, 3, after_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_change_row c = {
 			.id = sqlite3_column_int64(st, 0),
@@ -1162,6 +1254,8 @@ int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t 
 			.source = (const char *)sqlite3_column_text(st, 4),
 			.event_json = (const char *)sqlite3_column_text(st, 5),
 			.attrs = (uint32_t)sqlite3_column_int64(st, 7),
+			.disposition = (const char *)sqlite3_column_text(st, 8),
+			.record_uuid = (const char *)sqlite3_column_text(st, 9),
 		};
 		const char *k = sqlite3_column_blob(st, 6);
 		int kn = sqlite3_column_bytes(st, 6);
@@ -1180,7 +1274,46 @@ int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t 
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = sql_err(rc);
+		r = sq_err(rc);
+	return r;
+}
+
+#define CHANGE_COLUMNS \
+	"id, uuid, detected_ns, change, source, event, key, attrs, disposition, record_uuid"
+
+int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t after_id,
+		       int (*fn)(void *ud, const struct store_change_row *c), void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = sq_prepare(s->db,
+		       "SELECT " CHANGE_COLUMNS " FROM changes WHERE"
+		       " host_id = ?1 AND detected_ns >= ?2 AND id > ?3 ORDER BY id",
+		       &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_int64(st, 2, since_ns);
+	sqlite3_bind_int64(st, 3, after_id);
+	r = change_rows(st, fn, ud);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_changes_by_record(struct store *s, const char *record_uuid,
+			    int (*fn)(void *ud, const struct store_change_row *c), void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = sq_prepare(s->db,
+		       "SELECT " CHANGE_COLUMNS " FROM changes WHERE record_uuid = ?1 ORDER BY id",
+		       &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, record_uuid, -1, SQLITE_STATIC);
+	r = change_rows(st, fn, ud);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1192,7 +1325,7 @@ int store_run_last(struct store *s, int64_t host, const char *kind, int full,
 	int rc, r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = prepare(s->db,
+	r = sq_prepare(s->db,
 		    "SELECT uuid, started_ns, coalesce(finished_ns, 0), coalesce(status, -1) FROM"
 		    " runs WHERE host_id = ?1 AND kind = ?2 AND (?3 < 0 OR full = ?3) AND"
 		    " finished_ns IS NOT NULL ORDER BY id DESC LIMIT 1",
@@ -1210,7 +1343,7 @@ int store_run_last(struct store *s, int64_t host, const char *kind, int full,
 		ret->status = sqlite3_column_int(st, 3);
 		r = 1;
 	} else {
-		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -1222,9 +1355,9 @@ int store_run_close_unfinished(struct store *s, int64_t host, const char *kind, 
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r == 0)
-		r = prepare(s->db,
+		r = sq_prepare(s->db,
 			    "UPDATE runs SET finished_ns = ?3, status = ?4 WHERE host_id = ?1 AND"
 			    " kind = ?2 AND finished_ns IS NULL",
 			    &st);
@@ -1234,7 +1367,7 @@ int store_run_close_unfinished(struct store *s, int64_t host, const char *kind, 
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_ns);
 	sqlite3_bind_int(st, 4, status);
-	r = step_done(st);
+	r = sq_step_done(st);
 	if (r == 0)
 		*ret_count = (uint64_t)sqlite3_changes(s->db);
 	sqlite3_finalize(st);
@@ -1247,9 +1380,9 @@ int store_gap_add(struct store *s, int64_t host, const char *uuid, int64_t time_
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r == 0)
-		r = prepare(s->db,
+		r = sq_prepare(s->db,
 			    "INSERT INTO gaps(uuid, host_id, time_ns, reason, scope, detail) VALUES"
 			    " (?1, ?2, ?3, ?4, ?5, ?6)",
 			    &st);
@@ -1261,7 +1394,7 @@ int store_gap_add(struct store *s, int64_t host, const char *uuid, int64_t time_
 	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, scope, -1, SQLITE_STATIC);
 	bind_text_or_null(st, 6, detail);
-	r = step_done(st);
+	r = sq_step_done(st);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1271,7 +1404,7 @@ int store_gap_count(struct store *s, int64_t host, const char *reason, uint64_t 
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db,
+	r = sq_prepare(s->db,
 		    "SELECT count(*) FROM gaps WHERE host_id = ?1 AND (?2 IS NULL OR reason = ?2)",
 		    &st);
 	if (r < 0)
@@ -1281,19 +1414,19 @@ int store_gap_count(struct store *s, int64_t host, const char *reason, uint64_t 
 	rc = sqlite3_step(st);
 	*ret = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : sql_err(rc);
+	return rc == SQLITE_ROW ? 0 : sq_err(rc);
 }
 
 /* ---- explicit transactions ---- */
 
 int store_tx_begin(struct store *s)
 {
-	return tx_begin(s);
+	return sq_tx_begin(s);
 }
 
 int store_tx_commit(struct store *s)
 {
-	return tx_commit(s);
+	return sq_tx_commit(s);
 }
 
 uint64_t store_tx_serial(const struct store *s)
@@ -1308,13 +1441,13 @@ void store_tx_rollback(struct store *s)
 
 /* ---- journal ---- */
 
-static int step_done(sqlite3_stmt *st)
+int sq_step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+	return rc == SQLITE_DONE ? 0 : sq_err(rc);
 }
 
 int store_journal_size(struct store *s, uint64_t *ret)
@@ -1322,14 +1455,14 @@ int store_journal_size(struct store *s, uint64_t *ret)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "SELECT coalesce(max(idx) + 1, 0) FROM journal", &st);
+	r = sq_prepare(s->db, "SELECT coalesce(max(idx) + 1, 0) FROM journal", &st);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : sql_err(rc);
+	return rc == SQLITE_ROW ? 0 : sq_err(rc);
 }
 
 int store_journal_append(struct store *s, uint64_t index, int64_t time_ns, const char *type,
@@ -1337,17 +1470,17 @@ int store_journal_append(struct store *s, uint64_t index, int64_t time_ns, const
 {
 	int r;
 
-	r = prepare_once(s, &s->j_append,
+	r = sq_prepare_once(s, &s->j_append,
 			 "INSERT INTO journal(idx, time_ns, type, entry) VALUES (?1, ?2, ?3, ?4)");
 	if (r == 0)
-		r = tx_begin(s);
+		r = sq_tx_begin(s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s->j_append, 1, (int64_t)index);
 	sqlite3_bind_int64(s->j_append, 2, time_ns);
 	sqlite3_bind_text(s->j_append, 3, type, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s->j_append, 4, data, (int)len, SQLITE_STATIC);
-	return step_done(s->j_append);
+	return sq_step_done(s->j_append);
 }
 
 static int row_to_entry(sqlite3_stmt *st, struct store_journal_entry *e)
@@ -1376,7 +1509,7 @@ int store_journal_get(struct store *s, uint64_t index, struct store_journal_entr
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "SELECT idx, time_ns, type, entry, purged_ns FROM journal WHERE idx = ?1",
+	r = sq_prepare(s->db, "SELECT idx, time_ns, type, entry, purged_ns FROM journal WHERE idx = ?1",
 		    &st);
 	if (r < 0)
 		return r;
@@ -1385,7 +1518,7 @@ int store_journal_get(struct store *s, uint64_t index, struct store_journal_entr
 	if (rc == SQLITE_ROW)
 		r = row_to_entry(st, ret);
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+		r = rc == SQLITE_DONE ? -ENOENT : sq_err(rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1403,7 +1536,7 @@ int store_journal_each(struct store *s, uint64_t from, uint64_t to,
 	int rc, r;
 
 	/* one sequential pass over both tables: no lookup per entry */
-	r = prepare(s->db, "SELECT j.idx, j.time_ns, j.type, j.entry, j.purged_ns, h.hash"
+	r = sq_prepare(s->db, "SELECT j.idx, j.time_ns, j.type, j.entry, j.purged_ns, h.hash"
 			   " FROM journal j LEFT JOIN journal_hashes h ON h.level = 0 AND h.idx = j.idx"
 			   " WHERE j.idx >= ?1 AND j.idx < ?2 ORDER BY j.idx",
 		    &st);
@@ -1433,7 +1566,7 @@ int store_journal_each(struct store *s, uint64_t from, uint64_t to,
 			break;
 	}
 	if (r >= 0 && rc != SQLITE_DONE)
-		r = sql_err(rc);
+		r = sq_err(rc);
 	sqlite3_finalize(st);
 	return r < 0 ? r : 0;
 }
@@ -1443,9 +1576,9 @@ int store_journal_purge(struct store *s, uint64_t from, uint64_t to, int64_t now
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r == 0)
-		r = prepare(s->db, "UPDATE journal SET entry = NULL, purged_ns = ?3"
+		r = sq_prepare(s->db, "UPDATE journal SET entry = NULL, purged_ns = ?3"
 				   " WHERE idx >= ?1 AND idx < ?2 AND entry IS NOT NULL",
 			    &st);
 	if (r < 0)
@@ -1453,7 +1586,7 @@ int store_journal_purge(struct store *s, uint64_t from, uint64_t to, int64_t now
 	sqlite3_bind_int64(st, 1, (int64_t)from);
 	sqlite3_bind_int64(st, 2, (int64_t)to);
 	sqlite3_bind_int64(st, 3, now_ns);
-	r = step_done(st);
+	r = sq_step_done(st);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1462,16 +1595,16 @@ int store_journal_hash_put(struct store *s, unsigned level, uint64_t index, cons
 {
 	int r;
 
-	r = prepare_once(s, &s->j_hash_put,
+	r = sq_prepare_once(s, &s->j_hash_put,
 			 "INSERT INTO journal_hashes(level, idx, hash) VALUES (?1, ?2, ?3)");
 	if (r == 0)
-		r = tx_begin(s);
+		r = sq_tx_begin(s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int(s->j_hash_put, 1, (int)level);
 	sqlite3_bind_int64(s->j_hash_put, 2, (int64_t)index);
 	sqlite3_bind_blob(s->j_hash_put, 3, h, 32, SQLITE_STATIC);
-	return step_done(s->j_hash_put);
+	return sq_step_done(s->j_hash_put);
 }
 
 int store_journal_hash_get(struct store *s, unsigned level, uint64_t index, uint8_t out[32])
@@ -1479,7 +1612,7 @@ int store_journal_hash_get(struct store *s, unsigned level, uint64_t index, uint
 	sqlite3_stmt *st;
 	int rc, r;
 
-	r = prepare_once(s, &s->j_hash_get,
+	r = sq_prepare_once(s, &s->j_hash_get,
 			 "SELECT hash FROM journal_hashes WHERE level = ?1 AND idx = ?2");
 	if (r < 0)
 		return r;
@@ -1491,7 +1624,7 @@ int store_journal_hash_get(struct store *s, unsigned level, uint64_t index, uint
 		memcpy(out, sqlite3_column_blob(st, 0), 32);
 		r = 0;
 	} else {
-		r = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+		r = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : sq_err(rc);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -1505,7 +1638,7 @@ int store_journal_hash_range(struct store *s, unsigned level, uint64_t index, si
 	size_t got = 0;
 	int rc, r;
 
-	r = prepare(s->db, "SELECT idx, hash FROM journal_hashes WHERE level = ?1 AND idx >= ?2"
+	r = sq_prepare(s->db, "SELECT idx, hash FROM journal_hashes WHERE level = ?1 AND idx >= ?2"
 			   " AND idx < ?3 ORDER BY idx",
 		    &st);
 	if (r < 0)
@@ -1521,7 +1654,7 @@ int store_journal_hash_range(struct store *s, unsigned level, uint64_t index, si
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_err(rc);
+		return sq_err(rc);
 	return got == count ? 0 : -ENOENT;
 }
 
@@ -1530,16 +1663,16 @@ int store_checkpoint_add(struct store *s, uint64_t size, int64_t time_ns, const 
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	r = tx_begin(s);
+	r = sq_tx_begin(s);
 	if (r == 0)
-		r = prepare(s->db, "INSERT INTO checkpoints(size, time_ns, note) VALUES (?1, ?2, ?3)",
+		r = sq_prepare(s->db, "INSERT INTO checkpoints(size, time_ns, note) VALUES (?1, ?2, ?3)",
 			    &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (int64_t)size);
 	sqlite3_bind_int64(st, 2, time_ns);
 	sqlite3_bind_text(st, 3, note, -1, SQLITE_STATIC);
-	r = step_done(st);
+	r = sq_step_done(st);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1558,7 +1691,7 @@ int store_checkpoint_latest(struct store *s, struct store_checkpoint *ret)
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "SELECT id, size, time_ns, note FROM checkpoints ORDER BY id DESC LIMIT 1",
+	r = sq_prepare(s->db, "SELECT id, size, time_ns, note FROM checkpoints ORDER BY id DESC LIMIT 1",
 		    &st);
 	if (r < 0)
 		return r;
@@ -1566,7 +1699,7 @@ int store_checkpoint_latest(struct store *s, struct store_checkpoint *ret)
 	if (rc == SQLITE_ROW)
 		r = row_to_checkpoint(st, ret) < 0 ? -ENOMEM : 1;
 	else
-		r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+		r = rc == SQLITE_DONE ? 0 : sq_err(rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -1577,7 +1710,7 @@ int store_checkpoint_each(struct store *s, int (*fn)(void *ud, const struct stor
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	r = prepare(s->db, "SELECT id, size, time_ns, note FROM checkpoints ORDER BY id", &st);
+	r = sq_prepare(s->db, "SELECT id, size, time_ns, note FROM checkpoints ORDER BY id", &st);
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1591,7 +1724,7 @@ int store_checkpoint_each(struct store *s, int (*fn)(void *ud, const struct stor
 			break;
 	}
 	if (r >= 0 && rc != SQLITE_DONE)
-		r = sql_err(rc);
+		r = sq_err(rc);
 	sqlite3_finalize(st);
 	return r < 0 ? r : 0;
 }

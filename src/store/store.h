@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "base/object.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_DB_NAME "vigil.db"
 
 struct store;
@@ -76,6 +76,11 @@ int store_cursor_next(struct store_cursor *c, const char **ret_path, size_t *ret
 		      struct object_state **ret_state);
 struct store_cursor *store_cursor_free(struct store_cursor *c);
 
+/* Moves one object's baseline to st (NULL: the object leaves the baseline), inside the
+ * open transaction: an authorized change, or an accepted one. */
+int store_baseline_set(struct store *s, int64_t host, const char *path, size_t len,
+		       const struct object_state *st);
+
 /* The baseline state of one object: 1 found, 0 not found, or a negative errno. */
 int store_baseline_get(struct store *s, int64_t host, const char *path, size_t len,
 		       struct object_state *ret);
@@ -113,10 +118,12 @@ struct store_run {
 /* Records a run's start and opens the transaction its changes go into. */
 int store_run_begin(struct store *s, int64_t host, const struct store_run *run, int64_t *ret_id);
 /* Records one detected change: change is "added", "removed" or "modified"; source says
- * how it was detected ("check", "fanotify", "inotify", "rescan"). */
+ * how it was detected ("check", "fanotify", "inotify", "rescan"); disposition is
+ * "authorized" (record_uuid: the record or standing authorization) or "unauthorized". */
 int store_change_add(struct store *s, int64_t run_id, int64_t host, const char *uuid,
 		     const char *path, size_t len, const char *change, uint32_t attrs,
-		     int64_t detected_ns, const char *source, const char *event_json);
+		     int64_t detected_ns, const char *source, const char *event_json,
+		     const char *disposition, const char *record_uuid);
 
 struct store_change_row {
 	int64_t id;
@@ -128,6 +135,8 @@ struct store_change_row {
 	const char *path;
 	size_t path_len;
 	uint32_t attrs;		/* the attributes that changed */
+	const char *disposition;	/* "authorized" or "unauthorized" */
+	const char *record_uuid;	/* the authorizing record, or NULL */
 };
 /* Calls fn for the host's changes detected at or after since_ns with an id above
  * after_id, in the order they were recorded.  Strings are valid during the call only. */
@@ -214,5 +223,79 @@ int store_checkpoint_latest(struct store *s, struct store_checkpoint *ret);
 int store_checkpoint_each(struct store *s, int (*fn)(void *ud, const struct store_checkpoint *c),
 			  void *ud);
 void store_checkpoint_release(struct store_checkpoint *c);
+
+/* ---- accounts (change/ owns their meaning) ---- */
+
+struct store_account {
+	int64_t id;
+	char *name;
+	char *unix_user;
+	char *roles;		/* comma-separated, in the order change/ keeps them */
+	int64_t created_ns;
+	int64_t disabled_ns;	/* 0: active */
+};
+/* Adds an account: -EEXIST when the name or the Unix user already has one. */
+int store_account_add(struct store *s, const struct store_account *a, int64_t *ret_id);
+/* By name (by_user false) or by Unix user name: 1 found, 0 none, or a negative errno. */
+int store_account_get(struct store *s, const char *key, bool by_user, struct store_account *ret);
+/* Writes roles and disabled_ns of the account named a->name. */
+int store_account_update(struct store *s, const struct store_account *a);
+int store_account_each(struct store *s, int (*fn)(void *ud, const struct store_account *a),
+		       void *ud);
+void store_account_release(struct store_account *a);
+
+/* ---- change records ---- */
+
+struct store_record {
+	int64_t id;
+	char uuid[37];
+	char *source;		/* "local", or the system a record was imported from */
+	char *ext_id;		/* the record's id within its source */
+	char *type;
+	char *state;
+	int64_t revision;
+	char *doc;		/* the current revision: one JSON object */
+	int64_t created_ns, updated_ns;
+};
+/* Adds a record and its first revision (account: who made it). */
+int store_record_add(struct store *s, struct store_record *r, const char *account,
+		     int64_t *ret_id);
+/* By (source, ext_id), or by ext_id alone (source NULL: -ENOTUNIQ when two sources
+ * use it), or by uuid (source "uuid"): 1 found, 0 none, or a negative errno. */
+int store_record_get(struct store *s, const char *source, const char *ext_id,
+		     struct store_record *ret);
+/* Writes state, type, revision, doc and updated_ns of record r->id; when new_revision,
+ * also keeps r->doc as revision r->revision by account. */
+int store_record_update(struct store *s, const struct store_record *r, bool new_revision,
+			const char *account);
+/* A number that moves whenever a record is added or updated (by any process). */
+int store_record_version(struct store *s, int64_t *ret);
+/* Every record, oldest first. */
+int store_record_each(struct store *s, int (*fn)(void *ud, const struct store_record *r),
+		      void *ud);
+void store_record_release(struct store_record *r);
+
+struct store_record_event {
+	int64_t id;
+	int64_t time_ns;
+	const char *action;	/* "create", "submit", "approve", "amend", ... */
+	const char *from_state, *to_state;
+	const char *account, *roles;
+	int64_t revision;
+	const char *detail;	/* JSON object */
+};
+int store_record_event_add(struct store *s, int64_t record_id,
+			   const struct store_record_event *e);
+/* The record's events in order; strings valid during the call only. */
+int store_record_event_each(struct store *s, int64_t record_id,
+			    int (*fn)(void *ud, const struct store_record_event *e), void *ud);
+/* The record's revisions in order (doc valid during the call only). */
+int store_record_revision_each(struct store *s, int64_t record_id,
+			       int (*fn)(void *ud, int64_t revision, int64_t time_ns,
+					 const char *account, const char *doc),
+			       void *ud);
+/* The changes a record authorized, in order. */
+int store_changes_by_record(struct store *s, const char *record_uuid,
+			    int (*fn)(void *ud, const struct store_change_row *c), void *ud);
 
 #endif

@@ -272,3 +272,27 @@ settle() {
 	changes_json
 	EXPECT_SEEN=$(wc -l < "$T/changes")
 }
+
+# mkuser NAME: makes Unix user NAME for this test (removed at exit); prints its uid.
+mkuser() {
+	userdel -r "$1" >/dev/null 2>&1 || true
+	useradd -M -N -s /usr/sbin/nologin "$1" >/dev/null 2>&1 || fail "useradd $1 failed"
+	at_exit "userdel '$1' >/dev/null 2>&1"
+	id -u "$1"
+}
+
+# as_user UID CMD...: v (vigil with the test's files) run by the person whose login uid
+# is UID, through root as sudo would leave it (login uid kept, real uid 0).
+as_user() {
+	local uid=$1
+	shift
+	rc=0
+	as_login "$uid" "$VIGIL" --config "$T/vigil.conf" --rules "$T/rules.d" \
+		--state-dir "$T/state" "$@" > "$T/out" 2> "$T/err" || rc=$?
+	return 0
+}
+
+# iso_at SECONDS: the UTC time SECONDS from now (negative: ago), as RFC 3339.
+iso_at() {
+	date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%SZ
+}

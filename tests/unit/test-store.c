@@ -152,7 +152,7 @@ static void test_runs_and_changes(void **state)
 	assert_int_equal(store_host(s, "ca1", &host), 0);
 	assert_int_equal(store_run_begin(s, host, &run, &id), 0);
 	assert_int_equal(store_change_add(s, id, host, "01a21b33-3b00-7000-8000-000000000002", "/x",
-					  2, "modified", 3, 6, "check", "{}"),
+					  2, "modified", 3, 6, "check", "{}", "unauthorized", NULL),
 			 0);
 	run.finished_ns = 7;
 	run.modified = 1;
