@@ -433,10 +433,12 @@ static void jw_strv(struct json_writer *w, const char *k, const struct strv *s)
 	jw_arr_close(w);
 }
 
-/* The record document the flags describe, to be parsed like a file. */
-static int flags_json(const struct copts *o, struct buf *out)
+/* The record document the flags describe, to be parsed like a file; an amendment's
+ * window keeps the end the flags do not move (base). */
+static int flags_json(const struct copts *o, const struct cr_doc *base, struct buf *out)
 {
 	struct json_writer w;
+	char ws[RFC3339_MAX] = "", we[RFC3339_MAX] = "";
 
 	jw_init(&w, out);
 	jw_obj_open(&w);
@@ -451,10 +453,14 @@ static int flags_json(const struct copts *o, struct buf *out)
 	jw_opt(&w, "expected", o->expected);
 	jw_opt(&w, "justification", o->justification);
 	if (o->window_start || o->window_end) {
+		if (base && base->has_window) {
+			time_format_rfc3339(base->window_start, ws, sizeof(ws));
+			time_format_rfc3339(base->window_end, we, sizeof(we));
+		}
 		jw_key(&w, "window");
 		jw_obj_open(&w);
-		jw_opt(&w, "start", o->window_start);
-		jw_opt(&w, "end", o->window_end);
+		jw_opt(&w, "start", o->window_start ? o->window_start : ws[0] ? ws : NULL);
+		jw_opt(&w, "end", o->window_end ? o->window_end : we[0] ? we : NULL);
 		jw_obj_close(&w);
 	}
 	if (o->implementers.n)
@@ -562,7 +568,7 @@ static int doc_from_input(const struct copts *o, const struct cr_doc *base, stru
 		return EXIT_OK;
 	}
 	buf_init(&b, 0);
-	r = flags_json(o, &b);
+	r = flags_json(o, base, &b);
 	if (r == 0)
 		r = cr_doc_parse_text(b.data, b.len, CR_PARSE_NEW, "command line", d, &err);
 	buf_release(&b);

@@ -353,7 +353,16 @@ static void print_change(struct cli *c, const char *json, const char *path, size
 			printf(" by %s (pid %s, auid %s)", exe,  pid,
 			       strcmp(auid, "-") == 0 ? "unset" : auid);
 	}
-	printf(" via %s\n", src);
+	printf(" via %s", src);
+	{
+		char disp[16] = "", rec[256] = "";
+
+		json_path_string(json, n, "vigil.disposition", disp, sizeof(disp));
+		json_path_string(json, n, "vigil.authorization.record.id", rec, sizeof(rec));
+		if (disp[0])
+			printf(" -- %s%s%s", disp, rec[0] ? " by " : "", rec);
+	}
+	putchar('\n');
 }
 
 static int list_one(void *ud, const struct store_change_row *row)

@@ -296,3 +296,40 @@ as_user() {
 iso_at() {
 	date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%SZ
 }
+
+# expect_disposition PATH DISPOSITION [RECORD_ID]: waits (up to 30 s) for the next
+# change of PATH since the last expect_* call and checks its disposition, and for an
+# authorized one the record that authorized it.
+expect_disposition() {
+	local i out
+	for i in $(seq 300); do
+		changes_json
+		if out=$(py - "$T/changes" "$EXPECT_SEEN" "$@" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+seen, path, disp = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rec = sys.argv[5] if len(sys.argv) > 5 else None
+for n, e in enumerate(lines[seen:]):
+    if e["file"]["path"] != path:
+        continue
+    v = e["vigil"]
+    got = v.get("disposition")
+    by = v.get("authorization", {}).get("record", {}).get("id")
+    if got != disp or (rec and by != rec):
+        print("wrong: %s is %s (record %s); reconciliation: %s" % (path, got, by,
+              json.dumps(v.get("reconciliation"))))
+        sys.exit(1)
+    print(seen + n + 1)
+    sys.exit(0)
+print("none")
+sys.exit(2)
+PY
+		); then
+			EXPECT_SEEN=$out
+			return 0
+		fi
+		case $out in wrong:*) echo "$out"; fail "wrong disposition for $2";; esac
+		sleep 0.1
+	done
+	fail "no change of $1 was recorded"
+}
