@@ -1897,7 +1897,10 @@ static int check_present(struct prov_ctx *c, const struct prov_query *q, struct 
 	strong = chain_signed(&ch);
 	if (ch.deb)
 		member = prov_deb_member(ch.deb, q->path);
-	if (ch.deb && member && memcmp(member, q->sha256, SHA256_LEN) == 0) {
+	if (q->no_content) {
+		/* nothing to compare: the package's proven chain and its dpkg action speak */
+		res->level = PROV_OWNED;
+	} else if (ch.deb && member && memcmp(member, q->sha256, SHA256_LEN) == 0) {
 		res->level = strong ? PROV_SIGNED : PROV_CONTENT;
 	} else if (ch.deb && member) {
 		/* content differs from what the package shipped */
@@ -2097,7 +2100,7 @@ int prov_check(struct prov_ctx *c, const struct prov_query *q, struct prov_resul
 	r = db_load(c);
 	if (r < 0)
 		goto out;
-	r = q->sha256 ? check_present(c, q, res) : check_removed(c, q, res);
+	r = q->sha256 || q->no_content ? check_present(c, q, res) : check_removed(c, q, res);
 	if (r < 0)
 		goto out;
 	if (!res->authorized && !res->reason)

@@ -61,6 +61,9 @@ struct prov_query {
 				      * the .gpg files of trusted.gpg.d and trusted.gpg (binary
 				      * keyrings only: armored .asc files are not read) */
 	size_t n_keyrings;
+	bool no_content;	/* a directory or symbolic link (sha256 is ignored): covered when
+				 * the package that lists it has a proven chain and dpkg worked on
+				 * it in the window; its level is at most PROV_OWNED */
 	bool accept_weaker;	/* an authorization that accepts PROV_CONTENT / PROV_OWNED */
 	bool cover_conffiles;	/* conffiles rewritten by maintainer scripts */
 	bool cover_created;	/* files created by maintainer scripts (not in the .deb) */

@@ -354,7 +354,9 @@ static int check_package(struct reconciler *r, const struct active *a,
 		return -ENAMETOOLONG;
 	memcpy(path, rc->path, rc->path_len);
 	path[rc->path_len] = '\0';
-	if (rc->after) {
+	if (rc->after && (rc->after->type == OBJ_DIR || rc->after->type == OBJ_SYMLINK)) {
+		q.no_content = true;
+	} else if (rc->after) {
 		if (!(rc->after->attrs & ATTR_BIT(ATTR_SHA256)) && rc->after->type == OBJ_FILE) {
 			pr->reason = strdup("the rule does not hash this file's content (sha256), so "
 					    "package content cannot be compared");

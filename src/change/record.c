@@ -152,6 +152,12 @@ static bool match_here(const char *p, const char *s, const char *end)
 					return false;
 			}
 		}
+		/* "/dir/**" also names dir itself */
+		if (s == end && p[0] == '/' && p[1] == '*' && p[2] == '*' &&
+		    (p[3] == '\0' || p[3] == '/')) {
+			p += 3;
+			continue;
+		}
 		if (s == end)
 			return false;
 		if (*p == '?') {

@@ -150,7 +150,8 @@ bool cr_list_has(const struct cr_list *l, const char *s);
 
 /*
  * Path patterns of a scope: '*' matches within one component, '**' any number of
- * components (as a whole component), '?' one character; everything else literally.
+ * components (as a whole component; "/dir/**" also names dir itself), '?' one
+ * character; everything else literally.
  */
 bool cr_path_match(const char *pattern, const char *path, size_t len);
 /* Whether the pattern has no wildcard (an object expected to change). */

@@ -445,10 +445,10 @@ static int reconcile(struct ctx *c, struct engine_event *ev, const struct engine
 
 /*
  * An authorized change: the object's baseline becomes what was observed, and the
- * observed layer forgets it.  The item's baseline follows, so the check that found
- * the change sees no difference left.
+ * observed layer forgets it.  (The check that found it reports no difference for it:
+ * see on_check_item.)
  */
-static int advance_baseline(struct ctx *c, struct scan_item *it, bool had_row)
+static int advance_baseline(struct ctx *c, const struct scan_item *it, bool had_row)
 {
 	int r;
 
@@ -456,18 +456,7 @@ static int advance_baseline(struct ctx *c, struct scan_item *it, bool had_row)
 			       it->has_cur ? &it->cur : NULL);
 	if (r == 0 && had_row)
 		r = store_observed_drop(c->o->store, c->o->host_id, it->path, it->path_len);
-	if (r < 0)
-		return r;
-	object_state_release(&it->base);
-	object_state_init(&it->base);
-	it->has_base = false;
-	if (it->has_cur) {
-		r = object_state_copy(&it->base, &it->cur);
-		if (r < 0)
-			return r;
-		it->has_base = true;
-	}
-	return 0;
+	return r;
 }
 
 /*
@@ -500,7 +489,7 @@ static int record_change(struct ctx *c, const struct scan_item *it, const struct
 	if (r == 0)
 		r = record(c, ev);
 	if (r == 0 && ev->authorized)
-		r = advance_baseline(c, (struct scan_item *)it, had_row);
+		r = advance_baseline(c, it, had_row);
 	else if (r == 0)
 		r = observe_update(c, it, rule, had_row);
 	if (r < 0) {
@@ -728,6 +717,8 @@ static int on_check_item(void *ud, struct scan_item *it)
 			if (r < 0)
 				return r;
 		}
+		if (rec.authorized)
+			return 0;
 	}
 	/* the difference from the baseline: reported every time */
 	if (it->has_cur && !it->has_base)
