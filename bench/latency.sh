@@ -811,8 +811,10 @@ burst_verify() {
     R["$TOOL|burst.$key.recorded"]=$recorded
     R["$TOOL|burst.$key.missing"]=$missing
     R["$TOOL|burst.$key.extra"]=$extra
-    if [[ -n $last ]]; then
+    if [[ -n $last ]] && ((missing == 0)); then
         R["$TOOL|burst.$key.all_s"]=$(ms_between "$tb0" "$last" | awk '{ printf "%.2f", $1 / 1000 }')
+    elif [[ -n $last ]]; then
+        R["$TOOL|burst.$key.all_s_text"]="never ($missing missing; last record after $(ms_between "$tb0" "$last" | awk '{ printf "%.2f", $1 / 1000 }') s)"
     fi
 }
 
@@ -919,6 +921,7 @@ lost_cell() {  # lost_cell TOOL PREFIX
     l=$(g "$1|$2.lost"); c=$(g "$1|$2.changes")
     [[ -n $l ]] && printf '%s of %s' "$l" "$c" || printf 'n/a'
 }
+allrec() { [[ -n ${R["$1|burst.db.all_s"]:-} ]] && printf '%s s' "${R["$1|burst.db.all_s"]}" || gv "$1|burst.db.all_s_text"; }
 row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
 
 report() {
@@ -970,7 +973,7 @@ report() {
             row "$L: files recorded / created" "all" "$(pair "$v|burst.db.recorded" "$v|burst.db.walked")" "$(pair "$s|burst.db.recorded" "$s|burst.db.walked")" "—"
             row "$L: creation wall time" "—" "$(gv "$v|burst.wall_s" " s")" "$(gv "$s|burst.wall_s" " s")" "—"
             row "$L: daemon CPU / burst wall time (cores)" "≤ 1" "$(gv "$v|burst.cpu_cores")" "$(gv "$s|burst.cpu_cores")" "$(ratio "$(g "$v|burst.cpu_cores")" "$(g "$s|burst.cpu_cores")")"
-            row "$L: time from burst start until all recorded" "—" "$(gv "$v|burst.db.all_s" " s")" "$(gv "$s|burst.db.all_s" " s")" "$(ratio "$(g "$v|burst.db.all_s")" "$(g "$s|burst.db.all_s")")"
+            row "$L: time from burst start until all recorded" "—" "$(allrec "$v")" "$(allrec "$s")" "$(ratio "$(g "$v|burst.db.all_s")" "$(g "$s|burst.db.all_s")")"
             row "$L: daemon CPU until all recorded (cores)" "—" "$(gv "$v|burst.cpu_until_done_cores")" "$(gv "$s|burst.cpu_until_done_cores")" "—"
         fi
         if want idle; then
