@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/json-parse.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/timeutil.h"
+#include "change/approval.h"
 #include "cli/cli.h"
 #include "crypto/hash.h"
 #include "crypto/note.h"
@@ -105,6 +108,97 @@ int cli_load_settings(struct cli *c)
 	return EXIT_OK;
 }
 
+static bool in_json_list(const struct json_value *v, const char *s)
+{
+	if (!v || v->type != JSON_ARRAY)
+		return false;
+	for (size_t i = 0; i < v->arr.n; i++)
+		if (v->arr.items[i]->type == JSON_STRING && strcmp(v->arr.items[i]->str.s, s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * DET-08: an exclusion applies only when approved: by the baseline (the exclusions in
+ * force when `vigil init` made it) or by a change record in force that names it
+ * ("exclusion:PATTERN" in scope.config).  One that is not is dropped from the rules,
+ * so what it would hide stays monitored, and it is reported.  Without a store (before
+ * the first init) nothing can be judged and every exclusion applies.
+ */
+static int approve_exclusions(struct cli *c)
+{
+	struct store *s = NULL;
+	struct json_value *base = NULL;
+	struct vg_error err;
+	char *meta = NULL;
+	bool have_store, legacy = false;
+	int64_t now = clock_now_ns();
+	int status = EXIT_OK;
+
+	vg_error_clear(&err);
+	have_store = !c->approve_all_exclusions &&
+		     store_open(cli_state_dir(c), STORE_READONLY, &s, &err) == 0;
+	if (have_store) {
+		int r = store_meta_get(s, APPROVAL_BASELINE_EXCLUSIONS, &meta);
+
+		if (r == -ENOENT)
+			legacy = true; /* a baseline from before exclusions were approved */
+		else if (r < 0 || json_parse(meta, strlen(meta), NULL, "store", &base, &err) < 0)
+			base = NULL;
+	}
+	for (size_t i = 0; i < c->rules.n;) {
+		const struct rule *rule = &c->rules.rules[i];
+		struct cli_exclusion *x, *nv;
+		char key[4200], by[300];
+		int r = 0;
+
+		if (rule->kind != RULE_EXCLUDE) {
+			i++;
+			continue;
+		}
+		nv = realloc(c->excl, (c->n_excl + 1) * sizeof(*nv));
+		if (!nv) {
+			status = log_error(EXIT_FAILURE_, "out of memory");
+			break;
+		}
+		c->excl = nv;
+		x = &c->excl[c->n_excl++];
+		*x = (struct cli_exclusion){ .pattern = strdup(rule->text), .file = strdup(rule->file),
+					     .line = rule->line, .applied = true };
+		if (!have_store) {
+			x->approved_by = strdup(c->approve_all_exclusions ? "baseline" : "");
+		} else if (legacy || in_json_list(base, rule->text)) {
+			x->approved_by = strdup("baseline");
+		} else {
+			snprintf(key, sizeof(key), "exclusion:%s", rule->text);
+			r = approval_find(s, key, now, by, sizeof(by));
+			if (r == 1)
+				x->approved_by = strdup(by);
+		}
+		if (r < 0) {
+			status = log_error(EXIT_STORE, "cannot read change records: %s", strerror(-r));
+			break;
+		}
+		if (!x->pattern || !x->file || (r == 1 && !x->approved_by)) {
+			status = log_error(EXIT_FAILURE_, "out of memory");
+			break;
+		}
+		if (have_store && !x->approved_by) {
+			log_warning("%s:%u: exclusion '!%s' is not approved by a change record "
+				    "(scope.config \"exclusion:%s\"): not applied",
+				    rule->file, rule->line, rule->text, rule->text);
+			x->applied = false;
+			ruleset_remove(&c->rules, i);
+			continue;
+		}
+		i++;
+	}
+	json_value_free(base);
+	free(meta);
+	store_close(s);
+	return status;
+}
+
 int cli_load(struct cli *c)
 {
 	struct vg_error err;
@@ -142,6 +236,9 @@ int cli_load(struct cli *c)
 			  c->rules_used);
 		return EXIT_CONFIG;
 	}
+	r = approve_exclusions(c);
+	if (r != EXIT_OK)
+		return r;
 	r = policy_compile(&c->rules, &c->policy);
 	if (r < 0)
 		return log_error(EXIT_FAILURE_, "cannot compile the rules: %s", strerror(-r));
@@ -238,6 +335,28 @@ int cli_journal_config(struct cli *c)
 	jw_arr_close(&w);
 	jw_key(&w, "rule_count");
 	jw_u64(&w, c->rules.n);
+	jw_key(&w, "exclusions");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < c->n_excl; i++) {
+		const struct cli_exclusion *x = &c->excl[i];
+
+		jw_obj_open(&w);
+		jw_key(&w, "pattern");
+		jw_str_bytes(&w, x->pattern, strlen(x->pattern));
+		jw_key(&w, "file");
+		jw_str_bytes(&w, x->file, strlen(x->file));
+		jw_key(&w, "line");
+		jw_u64(&w, x->line);
+		jw_key(&w, "approved_by");
+		if (x->approved_by && x->approved_by[0])
+			jw_str_bytes(&w, x->approved_by, strlen(x->approved_by));
+		else
+			jw_null(&w);
+		jw_key(&w, "applied");
+		jw_bool(&w, x->applied);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
 	jw_obj_close(&w);
 	if (r == 0)
 		r = w.err;
@@ -248,6 +367,27 @@ int cli_journal_config(struct cli *c)
 	buf_release(&b);
 	if (r < 0)
 		return log_error(EXIT_STORE, "cannot journal the configuration: %s", strerror(-r));
+	return EXIT_OK;
+}
+
+int cli_save_baseline_exclusions(struct cli *c)
+{
+	struct buf b;
+	struct json_writer w;
+	int r;
+
+	buf_init(&b, 0);
+	jw_init(&w, &b);
+	jw_arr_open(&w);
+	for (size_t i = 0; i < c->n_excl; i++)
+		if (c->excl[i].applied)
+			jw_str_bytes(&w, c->excl[i].pattern, strlen(c->excl[i].pattern));
+	jw_arr_close(&w);
+	r = w.err ? w.err : store_meta_set(c->store, APPROVAL_BASELINE_EXCLUSIONS, b.data);
+	buf_release(&b);
+	if (r < 0)
+		return log_error(EXIT_STORE, "cannot record the baseline's exclusions: %s",
+				 strerror(-r));
 	return EXIT_OK;
 }
 
@@ -284,6 +424,14 @@ void cli_release(struct cli *c)
 		policy_release(&c->policy);
 	c->policy_ready = false;
 	ruleset_release(&c->rules);
+	for (size_t i = 0; i < c->n_excl; i++) {
+		free(c->excl[i].pattern);
+		free(c->excl[i].file);
+		free(c->excl[i].approved_by);
+	}
+	free(c->excl);
+	c->excl = NULL;
+	c->n_excl = 0;
 	settings_release(&c->settings);
 	free(c->rules_used);
 	c->rules_used = NULL;

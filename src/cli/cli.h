@@ -61,6 +61,18 @@ struct cli {
 	int64_t host_id;
 	struct journal *journal;
 	char origin[300];	/* the journal's origin and key name */
+	/* DET-08: the exclusion rules read, and what approved each */
+	struct cli_exclusion *excl;
+	size_t n_excl;
+	bool approve_all_exclusions;	/* init: the baseline approves the rules it is made by */
+};
+
+struct cli_exclusion {
+	char *pattern;
+	char *file;
+	unsigned line;
+	char *approved_by;	/* "baseline", a record id, or NULL: not approved */
+	bool applied;		/* false: not approved, so not applied */
 };
 
 /* Loads settings and rules and compiles the policy; prints errors. Returns exit status. */
@@ -74,6 +86,8 @@ enum journal_access { JOURNAL_READ, JOURNAL_WRITE, JOURNAL_CREATE };
 int cli_open_journal(struct cli *c, enum journal_access access);
 /* Journals the settings and rule files in effect, with their SHA-256. */
 int cli_journal_config(struct cli *c);
+/* Records the exclusions in force as approved by the baseline just made (init). */
+int cli_save_baseline_exclusions(struct cli *c);
 /* Issues a checkpoint when due and commits. Returns exit status. */
 int cli_journal_finish(struct cli *c);
 void cli_release(struct cli *c);

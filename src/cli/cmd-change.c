@@ -15,9 +15,11 @@
 
 #include "base/escape.h"
 #include "base/fileio.h"
+#include "base/json-canon.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "change/approval.h"
 #include "change/record.h"
 #include "change/review.h"
 #include "cli/cli.h"
@@ -826,7 +828,10 @@ static int check_transition(const struct store_record *rec, const struct cr_doc 
 	return EXIT_OK;
 }
 
-static int text_detail(const char *key, const char *text, struct buf *b)
+/* The detail of an event: a text under key and, for an action separation of duties
+ * would have refused, the exception and the record that relaxed it. */
+static int text_detail(const char *key, const char *text, const char *exception,
+		       const char *relaxed_by, struct buf *b)
 {
 	struct json_writer w;
 
@@ -836,8 +841,31 @@ static int text_detail(const char *key, const char *text, struct buf *b)
 		jw_key(&w, key);
 		jw_str_bytes(&w, text, strlen(text));
 	}
+	if (exception) {
+		jw_key(&w, "sod_exception");
+		jw_str_bytes(&w, exception, strlen(exception));
+		jw_key(&w, "sod_relaxed_by");
+		jw_str_bytes(&w, relaxed_by, strlen(relaxed_by));
+	}
 	jw_obj_close(&w);
 	return w.err;
+}
+
+/*
+ * CHG-04: an action separation of duties forbids (why) is refused, unless the
+ * relaxation "vigil:sod-relaxed" is in force through an approved record; then it is
+ * allowed as an exception, recorded with the record that relaxed it.
+ */
+static int sod_relaxed(struct cli *c, const char *why, char *by, size_t size)
+{
+	int r = approval_find(c->store, "vigil:sod-relaxed", clock_now_ns(), by, size);
+
+	if (r < 0)
+		return log_error(EXIT_STORE, "cannot read change records: %s", strerror(-r));
+	if (r == 0)
+		return log_error(EXIT_DENIED, "refused: %s (separation of duties)", why);
+	log_warning("%s: allowed as an exception, separation of duties relaxed by %s", why, by);
+	return EXIT_OK;
 }
 
 static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
@@ -857,6 +885,7 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 	struct history h = { 0 };
 	struct buf detail;
 	enum role role;
+	char sod[600] = "", relaxed_by[300] = "";
 	int status = parse_copts(argc, argv, name, allowed, &o);
 	int to = -1, r;
 	bool loaded = false;
@@ -909,15 +938,11 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 	case CR_REJECT:
 		/* CHG-03/04: independent of the people making the change */
 		if (d.requester && strcmp(d.requester, me) == 0)
-			status = log_error(EXIT_DENIED,
-					   "refused: '%s' requested %s and may not %s it "
-					   "(separation of duties)",
-					   me, rec.ext_id, name);
+			snprintf(sod, sizeof(sod), "'%s' requested %s and may not %s it", me,
+				 rec.ext_id, name);
 		else if (is_implementer(&d, &h, me))
-			status = log_error(EXIT_DENIED,
-					   "refused: '%s' implements %s and may not %s it "
-					   "(separation of duties)",
-					   me, rec.ext_id, name);
+			snprintf(sod, sizeof(sod), "'%s' implements %s and may not %s it", me,
+				 rec.ext_id, name);
 		else if (a == CR_APPROVE && strv_has(&h.approvers, me))
 			status = log_error(EXIT_DENIED, "refused: '%s' already approved revision %"
 							PRId64 " of %s",
@@ -934,21 +959,21 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 		if (a == CR_CLOSE && d.type == CR_STANDARD && state_of(&rec) == CR_APPROVED)
 			break;
 		if (is_implementer(&d, &h, me))
-			status = log_error(EXIT_DENIED,
-					   "refused: '%s' implemented %s and may not %s it "
-					   "(separation of duties)",
-					   me, rec.ext_id, a == CR_REVIEW ? "review" : "close");
+			snprintf(sod, sizeof(sod), "'%s' implemented %s and may not %s it", me,
+				 rec.ext_id, a == CR_REVIEW ? "review" : "close");
 		break;
 	default:
 		break;
 	}
+	if (status == EXIT_OK && sod[0])
+		status = sod_relaxed(c, sod, relaxed_by, sizeof(relaxed_by));
 	if (status != EXIT_OK)
 		goto out;
 	if (a == CR_APPROVE && h.approvers.n + 1 < d.approvals_needed)
 		to = state_of(&rec); /* more approvals needed */
 	if (text_detail(a == CR_START && d.type == CR_EMERGENCY ? "justification" : "text",
 			a == CR_START && d.type == CR_EMERGENCY && !o.text ? d.justification : o.text,
-			&detail) < 0) {
+			relaxed_by[0] ? sod : NULL, relaxed_by, &detail) < 0) {
 		status = log_error(EXIT_FAILURE_, "out of memory");
 		goto out;
 	}
@@ -995,6 +1020,7 @@ static int change_review(struct cli *c, int argc, char **argv)
 	struct json_writer w;
 	int64_t from, to_ns;
 	size_t missing = 0;
+	char sod[600] = "", relaxed_by[300] = "";
 	int status = parse_copts(argc, argv, "review", allowed, &o);
 	int to, r;
 	bool loaded = false;
@@ -1023,10 +1049,11 @@ static int change_review(struct cli *c, int argc, char **argv)
 	if (status != EXIT_OK)
 		goto out;
 	if (is_implementer(&d, &h, account_label(&who))) {
-		status = log_error(EXIT_DENIED, "refused: '%s' implemented %s and may not review it "
-						"(separation of duties)",
-				   account_label(&who), rec.ext_id);
-		goto out;
+		snprintf(sod, sizeof(sod), "'%s' implemented %s and may not review it",
+			 account_label(&who), rec.ext_id);
+		status = sod_relaxed(c, sod, relaxed_by, sizeof(relaxed_by));
+		if (status != EXIT_OK)
+			goto out;
 	}
 	review_span(&d, &h, &from, &to_ns);
 	r = cr_review_packet(c->store, c->host_id, rec.uuid, &d, from, to_ns, &p);
@@ -1082,6 +1109,12 @@ static int change_review(struct cli *c, int argc, char **argv)
 	if (o.text) {
 		jw_key(&w, "text");
 		jw_str_bytes(&w, o.text, strlen(o.text));
+	}
+	if (relaxed_by[0]) {
+		jw_key(&w, "sod_exception");
+		jw_str_bytes(&w, sod, strlen(sod));
+		jw_key(&w, "sod_relaxed_by");
+		jw_str_bytes(&w, relaxed_by, strlen(relaxed_by));
 	}
 	jw_obj_close(&w);
 	if (w.err) {
@@ -1561,6 +1594,41 @@ static int list_one(void *ud, const struct store_record *rec)
 	return 0;
 }
 
+struct exc_ctx {
+	struct cli *c;
+	const struct store_record *rec;
+	size_t n;
+};
+
+static int exc_event(void *ud, const struct store_record_event *e)
+{
+	struct exc_ctx *x = ud;
+	char t[RFC3339_MAX], by[300] = "", why[600] = "";
+
+	if (!strstr(e->detail, "\"sod_relaxed_by\""))
+		return 0;
+	json_path_string(e->detail, strlen(e->detail), "sod_relaxed_by", by, sizeof(by));
+	json_path_string(e->detail, strlen(e->detail), "sod_exception", why, sizeof(why));
+	time_format_rfc3339(e->time_ns, t, sizeof(t));
+	x->n++;
+	if (x->c->json)
+		printf("{\"id\":\"%s\",\"source\":\"%s\",\"time\":\"%s\",\"action\":\"%s\","
+		       "\"account\":\"%s\",\"relaxed_by\":\"%s\",\"detail\":%s}\n",
+		       x->rec->ext_id, x->rec->source, t, e->action, e->account, by, e->detail);
+	else
+		printf("%-14s %s  %-8s by %-12s relaxed by %s: %s\n", x->rec->ext_id, t, e->action,
+		       e->account, by, why);
+	return 0;
+}
+
+static int exc_record(void *ud, const struct store_record *rec)
+{
+	struct exc_ctx *x = ud;
+
+	x->rec = rec;
+	return store_record_event_each(x->c->store, rec->id, exc_event, x);
+}
+
 static int change_list(struct cli *c, int argc, char **argv)
 {
 	static const int allowed[] = { O_STATE, O_OVERDUE, O_EXCEPTIONS, 0 };
@@ -1580,10 +1648,6 @@ static int change_list(struct cli *c, int argc, char **argv)
 		status = log_error(EXIT_USAGE, "--state: unknown state '%s'", o.state);
 		goto out;
 	}
-	if (o.exceptions) {
-		/* no relaxation of separation of duties exists yet: none was used */
-		status = EXIT_OK;
-	}
 	status = open_all(c, false);
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE__COUNT, &who);
@@ -1597,10 +1661,16 @@ static int change_list(struct cli *c, int argc, char **argv)
 		if (!c->json && !o.exceptions)
 			printf("%-14s %-8s %-9s %-14s %3s  %-20s %-20s %s\n", "ID", "SOURCE", "TYPE",
 			       "STATE", "REV", "WINDOW START", "WINDOW END", "TITLE");
-		if (!o.exceptions)
+		if (!o.exceptions) {
 			r = store_record_each(c->store, list_one, &lc);
-		else
-			r = 0;
+		} else {
+			/* CHG-04: every action separation of duties allowed only by a relaxation */
+			struct exc_ctx x = { .c = c };
+
+			r = store_record_each(c->store, exc_record, &x);
+			if (r == 0 && !c->json && c->verbosity >= 0)
+				printf("%zu exception(s) to separation of duties\n", x.n);
+		}
 		if (r < 0)
 			status = log_error(EXIT_STORE, "cannot read records: %s", strerror(-r));
 	}

@@ -46,6 +46,28 @@ int cmd_config_check(struct cli *c, int argc, char **argv)
 		jw_arr_close(&w);
 		jw_key(&w, "state_dir");
 		jw_str_bytes(&w, cli_state_dir(c), strlen(cli_state_dir(c)));
+		jw_key(&w, "exclusions");
+		jw_arr_open(&w);
+		for (size_t i = 0; i < c->n_excl; i++) {
+			const struct cli_exclusion *x = &c->excl[i];
+
+			jw_obj_open(&w);
+			jw_key(&w, "pattern");
+			jw_str_bytes(&w, x->pattern, strlen(x->pattern));
+			jw_key(&w, "file");
+			jw_str_bytes(&w, x->file, strlen(x->file));
+			jw_key(&w, "line");
+			jw_u64(&w, x->line);
+			jw_key(&w, "approved_by");
+			if (x->approved_by && x->approved_by[0])
+				jw_str_bytes(&w, x->approved_by, strlen(x->approved_by));
+			else
+				jw_null(&w);
+			jw_key(&w, "applied");
+			jw_bool(&w, x->applied);
+			jw_obj_close(&w);
+		}
+		jw_arr_close(&w);
 		jw_obj_close(&w);
 		puts(buf_str(&b));
 		buf_release(&b);
@@ -65,6 +87,25 @@ int cmd_config_check(struct cli *c, int argc, char **argv)
 			buf_init(&b, 0);
 			escape_bytes(&b, c->policy.roots[i], c->policy.root_lens[i]);
 			printf("walk root: %s\n", buf_str(&b));
+			buf_release(&b);
+		}
+		for (size_t i = 0; i < c->n_excl; i++) {
+			const struct cli_exclusion *x = &c->excl[i];
+			struct buf b;
+
+			buf_init(&b, 0);
+			escape_bytes(&b, x->pattern, strlen(x->pattern));
+			if (!x->applied)
+				printf("exclusion: !%s (%s:%u) NOT APPROVED: not applied\n", buf_str(&b),
+				       x->file, x->line);
+			else if (x->approved_by && x->approved_by[0])
+				printf("exclusion: !%s (%s:%u) approved by %s\n", buf_str(&b), x->file,
+				       x->line, strcmp(x->approved_by, "baseline") == 0
+							? "the baseline"
+							: x->approved_by);
+			else
+				printf("exclusion: !%s (%s:%u) applies (no baseline yet)\n", buf_str(&b),
+				       x->file, x->line);
 			buf_release(&b);
 		}
 		printf("configuration is valid\n");

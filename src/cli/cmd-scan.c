@@ -155,6 +155,8 @@ int cmd_init(struct cli *c, int argc, char **argv)
 	struct engine_opts o;
 	int status, r;
 
+	/* the baseline approves the exclusions it is made with (DET-08) */
+	c->approve_all_exclusions = true;
 	status = cli_load(c);
 	if (status != EXIT_OK)
 		return status;
@@ -180,7 +182,9 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		return log_error(r == -ENOMEM ? EXIT_FAILURE_ : EXIT_STORE, "init failed: %s (%s)",
 				 strerror(-r), store_errmsg(c->store));
 	summary(c, "init", &res);
-	status = cli_journal_finish(c);
+	status = cli_save_baseline_exclusions(c);
+	if (status == EXIT_OK)
+		status = cli_journal_finish(c);
 	if (status != EXIT_OK)
 		return status;
 	return res.errors ? EXIT_INCOMPLETE : EXIT_OK;

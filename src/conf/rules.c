@@ -113,6 +113,17 @@ static void rule_release(struct rule *r)
 	free(r->file);
 }
 
+void ruleset_remove(struct ruleset *rs, size_t i)
+{
+	if (i >= rs->n)
+		return;
+	rule_release(&rs->rules[i]);
+	memmove(&rs->rules[i], &rs->rules[i + 1], (rs->n - i - 1) * sizeof(rs->rules[0]));
+	rs->n--;
+	for (size_t k = i; k < rs->n; k++)
+		rs->rules[k].index = (unsigned)k;
+}
+
 void ruleset_release(struct ruleset *rs)
 {
 	for (size_t i = 0; i < rs->n; i++)

@@ -65,6 +65,8 @@ struct ruleset {
 
 void ruleset_init(struct ruleset *rs);
 void ruleset_release(struct ruleset *rs);
+/* Removes rule i (later rules move up and are renumbered). */
+void ruleset_remove(struct ruleset *rs, size_t i);
 /* Reads every "*.rules" file of dir in name order.  A missing dir is an error. */
 int ruleset_load_dir(struct ruleset *rs, const char *dir, struct vg_error *err);
 int ruleset_load_file(struct ruleset *rs, const char *path, struct vg_error *err);

@@ -140,6 +140,27 @@ as_user "$BOB" change approve "$AM"; expect_rc 0
 out_has "$AM: approved \\(revision 4\\)"
 as_user "$BOB" change amend "$AM" --title x; expect_rc 20
 
+# a relaxation of separation of duties is itself a change: only an approved record
+# sets it, and every action it allowed is listed as an exception
+as_user "$CAROL" --json change new --title "Small fix" --window-start "$(iso_at -60)" \
+	--window-end "$(iso_at 3600)" --path "$D/srv/small"; expect_rc 0
+SM=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/out")
+as_user "$CAROL" change submit "$SM"; expect_rc 0
+as_user "$CAROL" change approve "$SM"; expect_rc 20
+as_user "$CAROL" change list --exceptions; expect_rc 0
+out_has "^0 exception"
+as_user "$CAROL" --json change new --title "Night shift: one person may approve their own" \
+	--window-start "$(iso_at -60)" --window-end "$(iso_at 3600)" --config "vigil:sod-relaxed"
+expect_rc 0
+POL=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/out")
+as_user "$CAROL" change submit "$POL"; expect_rc 0
+as_user "$BOB" change approve "$POL"; expect_rc 0
+as_user "$CAROL" change approve "$SM"; expect_rc 0
+err_has "allowed as an exception, separation of duties relaxed by $POL"
+as_user "$CAROL" change list --exceptions; expect_rc 0
+out_has "$SM .* approve +by carol +relaxed by $POL: 'carol' requested $SM"
+out_has "^1 exception"
+
 # the journal holds every step with the account and its roles
 v --json journal tail -n 200; expect_rc 0
 for t in record.created record.submit record.approve record.start record.complete \

@@ -1,0 +1,79 @@
+/*
+ * Which record approves a piece of configuration.  Read at load time (rules, policies),
+ * so a plain walk over the records is enough: there are few of them.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "change/approval.h"
+#include "change/record.h"
+#include "base/banned.h"
+
+struct find {
+	const char *key;
+	int64_t now;
+	char *out;
+	size_t size;
+	bool found;
+};
+
+static bool in_force(enum cr_type t, enum cr_state st)
+{
+	switch (st) {
+	case CR_APPROVED:
+	case CR_RETRO_APPROVED:
+		return true;
+	case CR_IN_PROGRESS:
+	case CR_IMPLEMENTED:
+	case CR_REVIEWED:
+	case CR_CLOSED:
+		/* an emergency change in progress has not been approved yet */
+		return t != CR_EMERGENCY || st != CR_IN_PROGRESS;
+	default:
+		return false;
+	}
+}
+
+static int one(void *ud, const struct store_record *rec)
+{
+	struct find *f = ud;
+	struct cr_doc d;
+	struct vg_error err;
+	enum cr_state st;
+	enum cr_type t;
+
+	if (f->found || cr_state_parse(rec->state, &st) < 0 || cr_type_parse(rec->type, &t) < 0 ||
+	    !in_force(t, st))
+		return 0;
+	/* a closed standing authorization was retired */
+	if (t == CR_STANDARD && st == CR_CLOSED)
+		return 0;
+	if (cr_doc_parse_text(rec->doc, strlen(rec->doc), CR_PARSE_STORED, "store", &d, &err) < 0)
+		return 0;
+	if (d.has_window && (f->now < d.window_start || (t == CR_STANDARD && f->now > d.window_end))) {
+		cr_doc_release(&d);
+		return 0;
+	}
+	for (size_t i = 0; i < d.config.n && !f->found; i++)
+		if (fnmatch(d.config.v[i], f->key, 0) == 0) {
+			if (strcmp(rec->source, "local") == 0)
+				snprintf(f->out, f->size, "%s", rec->ext_id);
+			else
+				snprintf(f->out, f->size, "%s/%s", rec->source, rec->ext_id);
+			f->found = true;
+		}
+	cr_doc_release(&d);
+	return 0;
+}
+
+int approval_find(struct store *s, const char *key, int64_t now_ns, char *out, size_t size)
+{
+	struct find f = { .key = key, .now = now_ns, .out = out, .size = size };
+	int r = store_record_each(s, one, &f);
+
+	if (r < 0)
+		return r;
+	return f.found ? 1 : 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * Configuration approved through change records (DET-08, CHG-04): an exclusion rule,
+ * or a policy such as a relaxation of separation of duties, is in force only while a
+ * record that names it in scope.config has been approved.  Keys:
+ *
+ *	exclusion:PATTERN		an exclusion rule ("!PATTERN" in a rules file)
+ *	vigil:sod-relaxed		approvals by requesters or implementers allowed
+ *
+ * A record's scope.config entries are matched against the key with fnmatch(3), so
+ * "exclusion:/var/cache/**" names that exclusion and "exclusion:*" every one.
+ */
+#ifndef VIGIL_CHANGE_APPROVAL_H
+#define VIGIL_CHANGE_APPROVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Meta key: the exclusions in force when the baseline was made (a JSON array of
+ * patterns), approved by the baseline itself. */
+#define APPROVAL_BASELINE_EXCLUSIONS "exclusions.baseline"
+
+/*
+ * The record in force at now_ns that approves key: one that has passed approval (states
+ * approved, in_progress, implemented, retro_approved, reviewed, closed), whose window
+ * has started (a standing authorization's validity must also not have ended), and one
+ * of whose scope.config entries matches key.  Returns 1 with "SOURCE/ID" (or "ID" for
+ * local records) in out, 0 when none, or a negative errno.
+ */
+int approval_find(struct store *s, const char *key, int64_t now_ns, char *out, size_t size);
+
+#endif
