@@ -405,8 +405,10 @@ static int try_standing(struct reconciler *r, const struct active *a, struct eng
 		if (e < 0)
 			goto out;
 		if (!pr.authorized) {
+			/* the evidence level is kept either way */
 			if (pr.package || pattern)
-				why_not(v, a, "%s", pr.reason ? pr.reason : "package evidence insufficient");
+				why_not(v, a, "package evidence '%s': %s", prov_level_name(pr.level),
+					pr.reason ? pr.reason : "insufficient");
 			goto out;
 		}
 	}
@@ -459,6 +461,11 @@ static int try_record(struct reconciler *r, const struct active *a, struct engin
 	}
 	if (d->has_window && (rc->detected_ns < d->window_start || rc->detected_ns > d->window_end)) {
 		why_not(v, a, "in scope but outside its window");
+		goto out;
+	}
+	if (d->type == CR_EMERGENCY && !a->started_ns && !d->has_window) {
+		/* imported in progress without a start or a window: no time to hold it to */
+		why_not(v, a, "in scope but the emergency change has no recorded start or window");
 		goto out;
 	}
 	if (d->type == CR_EMERGENCY && a->started_ns && rc->detected_ns < a->started_ns) {

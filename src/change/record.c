@@ -129,24 +129,25 @@ bool cr_pattern_literal(const char *p)
 	return strpbrk(p, "*?") == NULL;
 }
 
-static bool match_here(const char *p, const char *s, const char *end)
+static bool match_here(const char *p0, const char *p, const char *s, const char *end)
 {
 	while (*p) {
-		if (p[0] == '*' && p[1] == '*' && (p[2] == '/' || p[2] == '\0')) {
+		if (p[0] == '*' && p[1] == '*' && (p == p0 || p[-1] == '/') &&
+		    (p[2] == '/' || p[2] == '\0')) {
 			/* any number of whole components, including none */
 			const char *rest = p[2] == '/' ? p + 3 : p + 2;
 
 			if (!*rest)
 				return true;
 			for (const char *q = s; q <= end; q++) {
-				if ((q == s || q[-1] == '/') && match_here(rest, q, end))
+				if ((q == s || q[-1] == '/') && match_here(p0, rest, q, end))
 					return true;
 			}
 			return false;
 		}
 		if (*p == '*') {
 			for (const char *q = s;; q++) {
-				if (match_here(p + 1, q, end))
+				if (match_here(p0, p + 1, q, end))
 					return true;
 				if (q == end || *q == '/')
 					return false;
@@ -174,7 +175,7 @@ static bool match_here(const char *p, const char *s, const char *end)
 
 bool cr_path_match(const char *pattern, const char *path, size_t len)
 {
-	return match_here(pattern, path, path + len);
+	return match_here(pattern, pattern, path, path + len);
 }
 
 /* ---- lists ---- */
@@ -732,7 +733,7 @@ int cr_doc_validate(const struct cr_doc *d, const char *file, struct vg_error *e
 		return vg_error_set(err, -EINVAL, f, 0, 0,
 				    "an emergency change needs a 'justification', recorded before "
 				    "it is implemented");
-	if (d->type != CR_STANDARD && d->n_repos)
+	if (d->type != CR_STANDARD && (d->n_repos || d->evidence || d->conffiles || d->created))
 		return vg_error_set(err, -EINVAL, f, 0, 0,
 				    "'standing' belongs to standard records (standing "
 				    "authorizations) only");
@@ -894,8 +895,10 @@ bool cr_doc_widens(const struct cr_doc *old, const struct cr_doc *d, char *what,
 	    !list_within(&old->units, &d->units, "scope.units", what, size) ||
 	    !list_within(&old->config, &d->config, "scope.config", what, size))
 		return true;
+	/* no implementers means anyone may implement: naming some narrows it */
 	if ((old->implementers.n && d->implementers.n == 0) ||
-	    !list_within(&old->implementers, &d->implementers, "implementers", what, size)) {
+	    (old->implementers.n &&
+	     !list_within(&old->implementers, &d->implementers, "implementers", what, size))) {
 		if (d->implementers.n == 0)
 			snprintf(what, size, "implementers no longer limited");
 		return true;

@@ -10,12 +10,12 @@
  *
  * States and transitions (CHG-02):
  *
- *	normal, standard:  draft -> submitted -> approved | rejected
- *	                   approved -> in_progress -> implemented -> reviewed -> closed
- *	                   (a standing authorization stays approved until closed)
+ *	normal, standard:  draft -> submitted -> approved | rejected; rejected -> closed
+ *	normal:            approved -> in_progress -> implemented -> reviewed -> closed
+ *	standard:          approved -> closed (a standing authorization is retired)
  *	emergency:         draft | submitted -> in_progress (justification recorded first)
  *	                   -> implemented -> retro_approved | rejected -> reviewed -> closed
- *	any of draft, submitted, approved: -> cancelled
+ *	draft, submitted, and a non-emergency approved record: -> cancelled
  *
  * An amendment makes a new revision; on an approved (or later) record it is allowed
  * only as long as it does not widen scope, window, implementers or weaken approvals,

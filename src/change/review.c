@@ -106,7 +106,7 @@ int cr_review_packet(struct store *s, int64_t host, const char *record_uuid,
 	struct walk w = { .uuid = record_uuid, .doc = doc, .to_ns = to_ns, .p = &p };
 	int r;
 
-	r = store_changes_by_record(s, record_uuid, on_matched, &w);
+	r = store_changes_by_record(s, host, record_uuid, on_matched, &w);
 	if (r == 0)
 		r = store_changes_each(s, host, from_ns, 0, on_window, &w);
 	for (size_t i = 0; r == 0 && i < doc->paths.n; i++) {

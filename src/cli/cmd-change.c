@@ -868,6 +868,37 @@ static int sod_relaxed(struct cli *c, const char *why, char *by, size_t size)
 	return EXIT_OK;
 }
 
+/* The time span whose changes a review looks at. */
+static void review_span(const struct cr_doc *d, const struct history *h, int64_t *from,
+			int64_t *to)
+{
+	if (d->has_window) {
+		*from = d->window_start;
+		*to = d->window_end;
+	} else {
+		*from = h->started_ns;
+		*to = h->completed_ns ? h->completed_ns : clock_now_ns();
+	}
+}
+
+/* What a closed record's review covered: shown when it is closed (CHG-07). */
+static void print_packet(struct cli *c, const struct store_record *rec, const struct cr_doc *d,
+			 const struct history *h)
+{
+	struct cr_packet p = { 0 };
+	int64_t from, to;
+
+	review_span(d, h, &from, &to);
+	if (cr_review_packet(c->store, c->host_id, rec->uuid, d, from, to, &p) < 0)
+		return;
+	printf("review packet: %zu change(s) authorized by %s, %zu discrepanc%s "
+	       "(acknowledged at the review)\n",
+	       p.n_matched, rec->ext_id, p.n, p.n == 1 ? "y" : "ies");
+	for (size_t k = 0; k < p.n; k++)
+		printf("  %s  %s\n", p.d[k].key, p.d[k].text);
+	cr_packet_release(&p);
+}
+
 static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 {
 	static const int allowed[] = { O_TEXT, 0 };
@@ -984,6 +1015,9 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 		       d.approvals_needed);
 	if (status == EXIT_OK)
 		print_id(c, &rec);
+	if (status == EXIT_OK && a == CR_CLOSE && d.type != CR_STANDARD && !c->json &&
+	    c->verbosity >= 0)
+		print_packet(c, &rec, &d, &h);
 out:
 	history_release(&h);
 	buf_release(&detail);
@@ -992,19 +1026,6 @@ out:
 	cr_doc_release(&d);
 	copts_release(&o);
 	return status < 0 ? EXIT_OK : status;
-}
-
-/* The time span whose changes a review looks at. */
-static void review_span(const struct cr_doc *d, const struct history *h, int64_t *from,
-			int64_t *to)
-{
-	if (d->has_window) {
-		*from = d->window_start;
-		*to = d->window_end;
-	} else {
-		*from = h->started_ns;
-		*to = h->completed_ns ? h->completed_ns : clock_now_ns();
-	}
 }
 
 static int change_review(struct cli *c, int argc, char **argv)
@@ -1433,7 +1454,7 @@ static int change_show(struct cli *c, int argc, char **argv)
 		jw_arr_close(&w);
 		jw_key(&w, "changes");
 		jw_arr_open(&w);
-		store_changes_by_record(c->store, rec.uuid, matched_json, &w);
+		store_changes_by_record(c->store, c->host_id, rec.uuid, matched_json, &w);
 		jw_arr_close(&w);
 		jw_key(&w, "discrepancies");
 		jw_arr_open(&w);
@@ -1477,7 +1498,7 @@ static int change_show(struct cli *c, int argc, char **argv)
 	printf("history:\n");
 	store_record_event_each(c->store, rec.id, print_event, c);
 	printf("changes authorized by this record:\n");
-	store_changes_by_record(c->store, rec.uuid, print_matched, &n);
+	store_changes_by_record(c->store, c->host_id, rec.uuid, print_matched, &n);
 	if (n == 0)
 		printf("  none\n");
 	else if (n > 50)

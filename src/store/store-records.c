@@ -320,7 +320,10 @@ int store_record_version(struct store *s, int64_t *ret)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	r = sq_prepare(s->db, "SELECT count(*) * 1000003 + coalesce(max(updated_ns), 0) FROM records",
+	/* every update of a record comes with an event, and event ids only grow */
+	r = sq_prepare(s->db,
+		       "SELECT (SELECT count(*) FROM records) * 4294967296 +"
+		       " coalesce((SELECT max(id) FROM record_events), 0)",
 		       &st);
 	if (r < 0)
 		return r;

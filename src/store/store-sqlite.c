@@ -1301,18 +1301,20 @@ int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t 
 	return r;
 }
 
-int store_changes_by_record(struct store *s, const char *record_uuid,
+int store_changes_by_record(struct store *s, int64_t host, const char *record_uuid,
 			    int (*fn)(void *ud, const struct store_change_row *c), void *ud)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	r = sq_prepare(s->db,
-		       "SELECT " CHANGE_COLUMNS " FROM changes WHERE record_uuid = ?1 ORDER BY id",
+		       "SELECT " CHANGE_COLUMNS " FROM changes WHERE record_uuid = ?1 AND"
+		       " host_id = ?2 ORDER BY id",
 		       &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, record_uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, host);
 	r = change_rows(st, fn, ud);
 	sqlite3_finalize(st);
 	return r;

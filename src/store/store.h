@@ -268,7 +268,8 @@ int store_record_get(struct store *s, const char *source, const char *ext_id,
  * also keeps r->doc as revision r->revision by account. */
 int store_record_update(struct store *s, const struct store_record *r, bool new_revision,
 			const char *account);
-/* A number that moves whenever a record is added or updated (by any process). */
+/* A number that moves whenever a record is added or updated (by any process): the
+ * records' count and the last event's id (every update records an event). */
 int store_record_version(struct store *s, int64_t *ret);
 /* Every record, oldest first. */
 int store_record_each(struct store *s, int (*fn)(void *ud, const struct store_record *r),
@@ -294,8 +295,8 @@ int store_record_revision_each(struct store *s, int64_t record_id,
 			       int (*fn)(void *ud, int64_t revision, int64_t time_ns,
 					 const char *account, const char *doc),
 			       void *ud);
-/* The changes a record authorized, in order. */
-int store_changes_by_record(struct store *s, const char *record_uuid,
+/* The changes a record authorized on host, in order. */
+int store_changes_by_record(struct store *s, int64_t host, const char *record_uuid,
 			    int (*fn)(void *ud, const struct store_change_row *c), void *ud);
 
 #endif

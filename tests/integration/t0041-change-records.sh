@@ -115,6 +115,7 @@ as_user "$DAVE" change review "$CR" --ack bogus; expect_rc 15
 as_user "$DAVE" change review "$CR" $ACKS --text "extra edit by eve reverted"; expect_rc 0
 out_has "CR-000001: reviewed"
 as_user "$DAVE" change close "$CR"; expect_rc 0
+out_has "review packet: 2 change\\(s\\) authorized by CR-000001, 2 discrepancies"
 as_user "$BOB" change approve "$CR"; expect_rc 20
 err_has "allowed now: none"
 as_user 0 change show "$CR"; expect_rc 20
