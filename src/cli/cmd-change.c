@@ -868,6 +868,151 @@ static int sod_relaxed(struct cli *c, const char *why, char *by, size_t size)
 	return EXIT_OK;
 }
 
+/* ---- emergency records covering changes made before they were started ---- */
+
+struct retro {
+	struct cli *c;
+	const struct store_record *rec;
+	const struct cr_doc *d;
+	int64_t until;
+	struct retro_item {
+		char uuid[37];
+		char *path;
+		size_t len;
+		bool covered;
+	} *items;
+	size_t n;
+	int err;
+};
+
+/* Every change since the window opened: the covered ones, and the last of each path. */
+static int retro_one(void *ud, const struct store_change_row *row)
+{
+	struct retro *rt = ud;
+	struct retro_item *it, *nv;
+	bool covered = false;
+	char auid[16] = "";
+
+	if (row->detected_ns > rt->until || rt->n >= 100000)
+		return 0;
+	if (strcmp(row->disposition, "unauthorized") == 0) {
+		for (size_t i = 0; i < rt->d->paths.n && !covered; i++)
+			covered = cr_path_match(rt->d->paths.v[i], row->path, row->path_len);
+		/* an actor known to be someone else is not the implementer's doing */
+		if (covered && rt->d->implementers.n &&
+		    json_path_string(row->event_json, strlen(row->event_json), "user.audit.id", auid,
+				     sizeof(auid)) == 0) {
+			char user[64], acct[64] = "";
+			struct store_account a = { 0 };
+
+			if (account_user_of_uid((uint32_t)strtoul(auid, NULL, 10), user,
+						sizeof(user)) == 0 &&
+			    store_account_get(rt->c->store, user, true, &a) == 1)
+				snprintf(acct, sizeof(acct), "%s", a.name);
+			store_account_release(&a);
+			covered = acct[0] && cr_list_has(&rt->d->implementers, acct);
+		}
+	}
+	nv = realloc(rt->items, (rt->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	rt->items = nv;
+	it = &rt->items[rt->n];
+	snprintf(it->uuid, sizeof(it->uuid), "%s", row->uuid);
+	it->path = strndup(row->path, row->path_len);
+	it->len = row->path_len;
+	it->covered = covered;
+	if (!it->path)
+		return -ENOMEM;
+	rt->n++;
+	return 0;
+}
+
+/*
+ * An emergency record started with a window that opened earlier covers, retroactively,
+ * the unauthorized changes in its scope made in that window by its implementers (or by
+ * someone unknown): they become authorized by it, journaled one by one, and an object
+ * whose last change is among them gets its baseline moved to what was last observed.
+ */
+static int retro_cover(struct cli *c, const struct store_record *rec, const struct cr_doc *d,
+		       const struct account_who *who, int64_t now)
+{
+	struct retro rt = { .c = c, .rec = rec, .d = d,
+			    .until = d->window_end < now ? d->window_end : now };
+	size_t covered = 0;
+	int r, status = EXIT_OK;
+
+	r = store_changes_each(c->store, c->host_id, d->window_start, 0, retro_one, &rt);
+	for (size_t i = 0; r == 0 && i < rt.n; i++) {
+		struct retro_item *it = &rt.items[i];
+		struct object_state st;
+		struct buf b;
+		struct json_writer w;
+		bool last = true;
+		int g;
+
+		if (!it->covered)
+			continue;
+		for (size_t k = i + 1; k < rt.n && last; k++)
+			last = !(rt.items[k].len == it->len && memcmp(rt.items[k].path, it->path, it->len) == 0);
+		buf_init(&b, 0);
+		jw_init(&w, &b);
+		jw_obj_open(&w);
+		jw_key(&w, "by");
+		jw_str(&w, "change_record");
+		record_ref_json(&w, rec);
+		jw_key(&w, "retroactive");
+		jw_bool(&w, true);
+		jw_obj_close(&w);
+		r = w.err ? w.err : store_change_authorize(c->store, it->uuid, rec->uuid, b.data);
+		buf_release(&b);
+		if (r == 0 && last) {
+			object_state_init(&st);
+			g = store_observed_get(c->store, c->host_id, it->path, it->len, &st);
+			if (g == 1 || g == 0)
+				r = store_baseline_set(c->store, c->host_id, it->path, it->len,
+						       g == 1 ? &st : NULL);
+			else if (g != -ENOENT)
+				r = g;
+			if (r == 0 && (g == 1 || g == 0))
+				r = store_observed_drop(c->store, c->host_id, it->path, it->len);
+			object_state_release(&st);
+		}
+		if (r < 0)
+			break;
+		buf_init(&b, 0);
+		jw_init(&w, &b);
+		jw_obj_open(&w);
+		jw_key(&w, "change");
+		jw_obj_open(&w);
+		jw_key(&w, "id");
+		jw_str(&w, it->uuid);
+		jw_key(&w, "path");
+		jw_str_bytes(&w, it->path, it->len);
+		jw_key(&w, "baseline_moved");
+		jw_bool(&w, last);
+		jw_obj_close(&w);
+		record_ref_json(&w, rec);
+		cli_who_json(&w, who);
+		jw_obj_close(&w);
+		r = w.err ? w.err : journal_append(c->journal, "change.authorized", b.data, NULL);
+		buf_release(&b);
+		covered++;
+	}
+	if (r == 0)
+		r = store_tx_commit(c->store);
+	if (r < 0) {
+		store_tx_rollback(c->store);
+		status = log_error(EXIT_STORE, "cannot cover earlier changes: %s", strerror(-r));
+	} else if (covered && c->verbosity >= 0 && !c->json) {
+		printf("%s covers %zu earlier change(s) in its window\n", rec->ext_id, covered);
+	}
+	for (size_t i = 0; i < rt.n; i++)
+		free(rt.items[i].path);
+	free(rt.items);
+	return status;
+}
+
 /* The time span whose changes a review looks at. */
 static void review_span(const struct cr_doc *d, const struct history *h, int64_t *from,
 			int64_t *to)
@@ -1013,6 +1158,9 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 	    to != CR_APPROVED && to != CR_RETRO_APPROVED)
 		printf("%s: approval %zu of %u recorded\n", rec.ext_id, h.approvers.n + 1,
 		       d.approvals_needed);
+	if (status == EXIT_OK && a == CR_START && d.type == CR_EMERGENCY && d.has_window &&
+	    d.window_start < rec.updated_ns)
+		status = retro_cover(c, &rec, &d, &who, rec.updated_ns);
 	if (status == EXIT_OK)
 		print_id(c, &rec);
 	if (status == EXIT_OK && a == CR_CLOSE && d.type != CR_STANDARD && !c->json &&

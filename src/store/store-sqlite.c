@@ -1301,6 +1301,32 @@ int store_changes_each(struct store *s, int64_t host, int64_t since_ns, int64_t 
 	return r;
 }
 
+int store_change_authorize(struct store *s, const char *change_uuid, const char *record_uuid,
+			   const char *evidence_json)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = sq_prepare(s->db,
+		       "UPDATE changes SET disposition = 'authorized', record_uuid = ?2,"
+		       " event = json_set(json_remove(event, '$.vigil.reconciliation'),"
+		       " '$.vigil.disposition', 'authorized', '$.vigil.authorization', json(?3))"
+		       " WHERE uuid = ?1 AND disposition = 'unauthorized'",
+		       &st);
+	if (r == 0)
+		r = sq_tx_begin(s);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, change_uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, record_uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, evidence_json, -1, SQLITE_STATIC);
+		r = sq_step_done(st);
+		if (r == 0 && sqlite3_changes(s->db) == 0)
+			r = -ENOENT;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int store_changes_by_record(struct store *s, int64_t host, const char *record_uuid,
 			    int (*fn)(void *ud, const struct store_change_row *c), void *ud)
 {

@@ -295,6 +295,12 @@ int store_record_revision_each(struct store *s, int64_t record_id,
 			       int (*fn)(void *ud, int64_t revision, int64_t time_ns,
 					 const char *account, const char *doc),
 			       void *ud);
+/* Marks a recorded change as authorized by a record afterwards (an emergency record
+ * that covers it retroactively), inside the open transaction: its disposition, its
+ * record, and in its stored event vigil.disposition and vigil.authorization (the
+ * JSON object evidence_json); the journal keeps the event as first recorded. */
+int store_change_authorize(struct store *s, const char *change_uuid, const char *record_uuid,
+			   const char *evidence_json);
 /* The changes a record authorized on host, in order. */
 int store_changes_by_record(struct store *s, int64_t host, const char *record_uuid,
 			    int (*fn)(void *ud, const struct store_change_row *c), void *ud);

@@ -56,6 +56,23 @@ out_lacks "$EM"
 v --json journal tail -n 100; expect_rc 0
 out_has '"detail":\{"justification":"primary HSM down"\}.*"type":"record.start"'
 
+# a fix made first and filed afterwards: the emergency record's window covers it
+echo fixed >> "$D/etc/hsm.conf"
+v check; expect_rc 4
+vd changes; expect_rc 0
+out_has "hsm.conf.* -- unauthorized$"
+as_user "$CAROL" --json change new --type emergency --title "Night fix" \
+	--path "$D/etc/hsm.conf" --implementer alice --justification "outage at 3am" \
+	--window-start "$(iso_at -600)" --window-end "$(iso_at 600)"; expect_rc 0
+EM2=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/out")
+as_user "$ALICE" change start "$EM2"; expect_rc 0
+out_has "$EM2 covers 1 earlier change\\(s\\) in its window"
+v check; expect_rc 0
+vd changes; expect_rc 0
+out_has "hsm.conf.* -- authorized by $EM2$"
+v --json journal tail -n 5; expect_rc 0
+out_has '"baseline_moved":true.*"type":"change.authorized"'
+
 # imports: the shape a ticketing export maps onto
 cat > "$T/import.json" <<EOT
 [
