@@ -23,6 +23,7 @@
 #include "change/record.h"
 #include "change/review.h"
 #include "cli/cli.h"
+#include "crypto/note.h"
 #include "base/banned.h"
 
 #define IMPORT_MAX (64u * 1024 * 1024)	/* bytes of one import document */
@@ -1923,7 +1924,8 @@ static int import_check(struct cli *c, const struct cr_doc *d, const char *file,
 }
 
 static int import_one(struct cli *c, const struct account_who *who, const struct json_value *v,
-		      const char *file, unsigned *ret_new, unsigned *ret_updated)
+		      const char *file, const char *signer, unsigned *ret_new,
+		      unsigned *ret_updated)
 {
 	struct cr_doc d = { 0 };
 	struct store_record rec = { 0 }, old = { 0 };
@@ -1940,6 +1942,12 @@ static int import_one(struct cli *c, const struct account_who *who, const struct
 		status = print_error(&err, EXIT_USAGE);
 		goto out;
 	}
+	if (signer[0] && strcmp(signer, d.source) != 0) {
+		status = log_error(EXIT_DENIED, "%s:%u:%u: record %s rejected: its source '%s' is "
+						"not the signing key's name '%s'",
+				   file, v->line, v->col, d.id, d.source, signer);
+		goto out;
+	}
 	status = import_check(c, &d, file, v->line, v->col);
 	if (status != EXIT_OK || cr_doc_json(&d, &doc) < 0)
 		goto out;
@@ -1947,6 +1955,10 @@ static int import_one(struct cli *c, const struct account_who *who, const struct
 	jw_obj_open(&w);
 	jw_key(&w, "file");
 	jw_str_bytes(&w, file, strlen(file));
+	if (signer[0]) {
+		jw_key(&w, "signed_by");
+		jw_str_bytes(&w, signer, strlen(signer));
+	}
 	jw_obj_close(&w);
 	r = store_record_get(c->store, d.source, d.id, &old);
 	if (r < 0) {
@@ -2023,6 +2035,75 @@ out:
 	return status;
 }
 
+/*
+ * CHG-12: with [change] import_keys set, an import must be a C2SP signed note whose
+ * text is the JSON document, signed by one of those keys; each record's source must
+ * then be the signing key's name, so one system cannot speak for another.  Returns
+ * EXIT_OK with *ret_len the length of the document and signer the key's name, or a
+ * refusal.
+ */
+static int import_signature(struct cli *c, const char *file, const char *text, size_t len,
+			    size_t *ret_len, char *signer, size_t size)
+{
+	char *keys = NULL;
+	size_t klen, line = 0;
+	int r, status = EXIT_DENIED;
+	bool any = false;
+
+	if (!c->settings.import_keys) {
+		if (memmem(text, len, "\n\n\xe2\x80\x94 ", 6))
+			return log_error(EXIT_USAGE, "%s: a signed import needs [change] import_keys "
+						     "to verify it (vigil.conf(5))",
+					 file);
+		*ret_len = len;
+		signer[0] = '\0';
+		return EXIT_OK;
+	}
+	signer[0] = '\0';
+	r = file_read_all(c->settings.import_keys, NULL, 1u << 20, &keys, &klen);
+	if (r < 0)
+		return log_error(EXIT_CONFIG, "cannot read import_keys '%s': %s",
+				 c->settings.import_keys, strerror(-r));
+	for (char *p = keys, *e; p < keys + klen; p = e + 1) {
+		struct note_verifier v;
+		size_t n;
+
+		e = memchr(p, '\n', (size_t)(keys + klen - p));
+		if (!e)
+			e = keys + klen;
+		n = (size_t)(e - p);
+		line++;
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\r'))
+			n--;
+		if (n == 0 || p[0] == '#')
+			continue;
+		if (note_verifier_parse(p, n, &v) < 0) {
+			status = log_error(EXIT_CONFIG, "%s:%zu: not a verifier key",
+					   c->settings.import_keys, line);
+			goto out;
+		}
+		any = true;
+		r = note_open(text, len, &v);
+		if (r >= 0 && !signer[0]) {
+			*ret_len = (size_t)r;
+			snprintf(signer, size, "%s", v.name);
+		}
+	}
+	/* every line of the key file was read, so a bad one is never skipped */
+	if (signer[0]) {
+		status = EXIT_OK;
+		goto out;
+	}
+	status = log_error(EXIT_DENIED,
+			   any ? "refused: %s is not a note signed by a key of %s (imports must be "
+				 "signed)"
+			       : "refused: %s cannot be verified: %s holds no key",
+			   file, c->settings.import_keys);
+out:
+	free(keys);
+	return status;
+}
+
 static int change_import(struct cli *c, int argc, char **argv)
 {
 	static const int allowed[] = { 0 };
@@ -2033,6 +2114,7 @@ static int change_import(struct cli *c, int argc, char **argv)
 	char *text = NULL;
 	size_t len;
 	unsigned added = 0, updated = 0, failed = 0, total = 0;
+	char signer[NOTE_NAME_MAX] = "";
 	int status = parse_copts(argc, argv, "import", allowed, &o);
 	int r;
 
@@ -2048,12 +2130,17 @@ static int change_import(struct cli *c, int argc, char **argv)
 				   r == -E2BIG ? "larger than 64 MiB" : strerror(-r));
 		goto out;
 	}
+	status = open_all(c, true);
+	if (status == EXIT_OK)
+		status = import_signature(c, argv[optind], text, len, &len, signer, sizeof(signer));
+	if (status != EXIT_OK)
+		goto out;
 	vg_error_clear(&err);
 	if (json_parse(text, len, NULL, argv[optind], &v, &err) < 0) {
 		status = print_error(&err, EXIT_USAGE);
 		goto out;
 	}
-	status = open_all(c, true);
+	if (status == EXIT_OK)
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE_ADMINISTRATOR, &who);
 	if (status != EXIT_OK)
@@ -2062,13 +2149,13 @@ static int change_import(struct cli *c, int argc, char **argv)
 	if (v->type == JSON_ARRAY) {
 		for (size_t i = 0; i < v->arr.n; i++) {
 			total++;
-			if (import_one(c, &who, v->arr.items[i], argv[optind], &added, &updated) !=
-			    EXIT_OK)
+			if (import_one(c, &who, v->arr.items[i], argv[optind], signer, &added,
+				       &updated) != EXIT_OK)
 				failed++;
 		}
 	} else {
 		total++;
-		if (import_one(c, &who, v, argv[optind], &added, &updated) != EXIT_OK)
+		if (import_one(c, &who, v, argv[optind], signer, &added, &updated) != EXIT_OK)
 			failed++;
 	}
 	if (c->verbosity >= 0)

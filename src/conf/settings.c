@@ -42,6 +42,7 @@ void settings_release(struct settings *s)
 	free(s->journal_key);
 	free(s->journal_origin);
 	free(s->runtime_dir);
+	free(s->import_keys);
 	for (size_t i = 0; i < s->n_files; i++)
 		free(s->files[i]);
 	free(s->files);
@@ -83,6 +84,7 @@ static const struct key_def keys[] = {
 	/* CHG-05: retrospective approval and review within 24 h; a policy may only shorten it */
 	{ "change", "emergency_deadline", K_UINT, OFF(emergency_deadline), 1, 86400 },
 	{ "change", "package_slack", K_UINT, OFF(package_slack), 1, 86400 },
+	{ "change", "import_keys", K_PATH, OFF(import_keys), 0, 0 },
 };
 
 static bool section_known(const char *s, size_t n)

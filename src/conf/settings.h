@@ -64,6 +64,7 @@ struct settings {
 	unsigned emergency_deadline;	/* seconds from an emergency change's start to its
 					 * retrospective approval and review (at most 24 h) */
 	unsigned package_slack;	/* seconds between dpkg's work and a change it explains */
+	char *import_keys;	/* verifier keys imports must be signed by; NULL: unsigned */
 	char **files;		/* the files read, in order */
 	size_t n_files;
 };
