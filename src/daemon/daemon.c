@@ -105,7 +105,11 @@ static int on_change(void *ud, const struct engine_event *ev)
 		d->changes++;
 	buf_init(&p, 0);
 	escape_bytes(&p, ev->path, ev->path_len);
-	log_info("%s %s", engine_event_name(ev->kind), buf_str(&p));
+	if (ev->kind <= ENGINE_MODIFIED)
+		log_info("%s %s: %s", engine_event_name(ev->kind), buf_str(&p),
+			 ev->authorized ? "authorized" : "unauthorized");
+	else
+		log_info("%s %s", engine_event_name(ev->kind), buf_str(&p));
 	buf_release(&p);
 	if (ev->kind <= ENGINE_MODIFIED)
 		broadcast(d, ev->json);

@@ -975,6 +975,8 @@ struct pending_report {
 	uint32_t changed;
 	int64_t detected_ns;
 	char *json;
+	bool authorized;
+	char record_uuid[UUID_STR_LEN];
 };
 
 struct engine_watch {
@@ -1048,6 +1050,8 @@ static int pending_add(struct engine_watch *w, const struct engine_event *ev)
 		.detected_ns = ev->detected_ns,
 	};
 	memcpy(p->uuid, ev->uuid, sizeof(p->uuid));
+	p->authorized = ev->authorized;
+	memcpy(p->record_uuid, ev->record_uuid, sizeof(p->record_uuid));
 	p->path = strndup(ev->path, ev->path_len);
 	p->json = strdup(ev->json);
 	if (!p->path || !p->json) {
@@ -1179,9 +1183,11 @@ int engine_watch_flush(struct engine_watch *w, engine_report_fn report, void *ud
 			.detected_ns = p->detected_ns,
 			.json = p->json,
 			.recorded = true,
+			.authorized = p->authorized,
 		};
 
 		memcpy(ev.uuid, p->uuid, sizeof(ev.uuid));
+		memcpy(ev.record_uuid, p->record_uuid, sizeof(ev.record_uuid));
 		/* nothing is told before it is committed */
 		if (r == 0 && report)
 			r = report(ud, &ev);

@@ -90,6 +90,8 @@ grep -q "outside its window" "$T/changes" || fail "the window reason is not kept
 as_login "$ALICE" sh -c "echo one > '$D/etc/app.conf'"
 expect_disposition "$D/etc/app.conf" authorized "$CR"
 daemon_stop
+grep -q "modified $D/etc/app.conf: authorized" "$T/daemon.log" || { cat "$T/daemon.log"; fail "the daemon's log lacks the disposition"; }
+grep -q "modified $D/etc/other.conf: unauthorized" "$T/daemon.log" || fail "the daemon's log lacks the disposition"
 
 # `changes` shows disposition and record; a check finds only the unauthorized ones
 vd changes; expect_rc 0
