@@ -12,6 +12,7 @@
 #include "base/banned.h"
 
 struct find {
+	const char *host;
 	const char *key;
 	int64_t now;
 	char *out;
@@ -52,9 +53,19 @@ static int one(void *ud, const struct store_record *rec)
 		return 0;
 	if (cr_doc_parse_text(rec->doc, strlen(rec->doc), CR_PARSE_STORED, "store", &d, &err) < 0)
 		return 0;
-	if (d.has_window && (f->now < d.window_start || (t == CR_STANDARD && f->now > d.window_end))) {
+	if (d.has_window && (f->now < d.window_start || f->now > d.window_end)) {
 		cr_doc_release(&d);
 		return 0;
+	}
+	if (d.hosts.n) {
+		bool here = false;
+
+		for (size_t i = 0; i < d.hosts.n && !here; i++)
+			here = fnmatch(d.hosts.v[i], f->host, 0) == 0;
+		if (!here) {
+			cr_doc_release(&d);
+			return 0;
+		}
 	}
 	for (size_t i = 0; i < d.config.n && !f->found; i++)
 		if (fnmatch(d.config.v[i], f->key, 0) == 0) {
@@ -68,9 +79,10 @@ static int one(void *ud, const struct store_record *rec)
 	return 0;
 }
 
-int approval_find(struct store *s, const char *key, int64_t now_ns, char *out, size_t size)
+int approval_find(struct store *s, const char *host, const char *key, int64_t now_ns, char *out,
+		  size_t size)
 {
-	struct find f = { .key = key, .now = now_ns, .out = out, .size = size };
+	struct find f = { .host = host, .key = key, .now = now_ns, .out = out, .size = size };
 	int r = store_record_each(s, one, &f);
 
 	if (r < 0)

@@ -22,12 +22,16 @@
 #define APPROVAL_BASELINE_EXCLUSIONS "exclusions.baseline"
 
 /*
- * The record in force at now_ns that approves key: one that has passed approval (states
- * approved, in_progress, implemented, retro_approved, reviewed, closed), whose window
- * has started (a standing authorization's validity must also not have ended), and one
- * of whose scope.config entries matches key.  Returns 1 with "SOURCE/ID" (or "ID" for
- * local records) in out, 0 when none, or a negative errno.
+ * The record in force at now_ns on host that approves key: one that has passed
+ * approval (states approved, in_progress, implemented, retro_approved, reviewed,
+ * closed; a standing authorization until it is closed), whose window (a standing
+ * authorization's validity) holds now_ns, whose scope.hosts (none: every host) match
+ * host, and one of whose scope.config entries matches key.  So a normal record
+ * approves configuration for its window, a standing authorization for its validity.
+ * Returns 1 with "SOURCE/ID" (or "ID" for local records) in out, 0 when none, or a
+ * negative errno.
  */
-int approval_find(struct store *s, const char *key, int64_t now_ns, char *out, size_t size);
+int approval_find(struct store *s, const char *host, const char *key, int64_t now_ns, char *out,
+		  size_t size);
 
 #endif

@@ -404,6 +404,17 @@ static int try_standing(struct reconciler *r, const struct active *a, struct eng
 		e = check_package(r, a, rc, repos, d->n_repos, &pr);
 		if (e < 0)
 			goto out;
+		/* "content" accepts a missing signature, never unproven content: a file whose
+		 * level stayed "owned" is covered only by a fully signed chain (a covered
+		 * conffile or a file made by a maintainer script) or by "owned" itself */
+		if (pr.authorized && d->evidence && strcmp(d->evidence, "content") == 0 &&
+		    pr.level < PROV_CONTENT && !pr.key_fingerprint &&
+		    !(rc->after && (rc->after->type == OBJ_DIR || rc->after->type == OBJ_SYMLINK))) {
+			pr.authorized = false;
+			free(pr.reason);
+			pr.reason = strdup("the authorization asks for content evidence; only the "
+					   "package's ownership of the file is proven");
+		}
 		if (!pr.authorized) {
 			/* the evidence level is kept either way */
 			if (pr.package || pattern)
@@ -455,6 +466,14 @@ static int try_record(struct reconciler *r, const struct active *a, struct engin
 		if (!by_package) {
 			prov_result_release(&pr);
 			return 0;
+		}
+		/* a file of the package changes because dpkg worked on the package: without
+		 * that, the record does not explain it */
+		if (!pr.dpkg_ns) {
+			why_not(v, a, "a file of package '%s', but dpkg did not install, upgrade or "
+				      "remove it near the change",
+				pr.package);
+			goto out;
 		}
 	} else if (!pattern) {
 		return 0;

@@ -171,7 +171,7 @@ static int approve_exclusions(struct cli *c)
 			x->approved_by = strdup("baseline");
 		} else {
 			snprintf(key, sizeof(key), "exclusion:%s", rule->text);
-			r = approval_find(s, key, now, by, sizeof(by));
+			r = approval_find(s, c->host_name, key, now, by, sizeof(by));
 			if (r == 1)
 				x->approved_by = strdup(by);
 		}

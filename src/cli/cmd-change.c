@@ -109,6 +109,14 @@ static int strv_add(struct strv *s, const char *v)
 	return 0;
 }
 
+static bool strv_has(const struct strv *s, const char *v)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], v) == 0)
+			return true;
+	return false;
+}
+
 static void copts_release(struct copts *o)
 {
 	free(o->implementers.v);
@@ -394,20 +402,34 @@ static int history_load(struct cli *c, const struct store_record *rec, struct hi
 	return store_record_event_each(c->store, rec->id, on_event, h);
 }
 
+/* The approvals of the current revision: approve events, and those an imported
+ * document brings (CHG-12: checked when it was imported). */
+static size_t approvals_of(const struct history *h, const struct cr_doc *d)
+{
+	size_t n = h->approvers.n;
+
+	for (size_t i = 0; i < d->n_approvals; i++)
+		if (!strv_has(&h->approvers, d->approvals[i].account))
+			n++;
+	return n;
+}
+
+static bool approved_by(const struct history *h, const struct cr_doc *d, const char *acct)
+{
+	if (strv_has(&h->approvers, acct))
+		return true;
+	for (size_t i = 0; i < d->n_approvals; i++)
+		if (strcmp(d->approvals[i].account, acct) == 0)
+			return true;
+	return false;
+}
+
 static void history_release(struct history *h)
 {
 	for (size_t i = 0; i < h->approvers.n; i++)
 		free(h->owned[i]);
 	free(h->owned);
 	free(h->approvers.v);
-}
-
-static bool strv_has(const struct strv *s, const char *v)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], v) == 0)
-			return true;
-	return false;
 }
 
 /* Whether the account implemented the record: listed, or it started or completed it. */
@@ -575,9 +597,12 @@ static int doc_from_input(const struct copts *o, const struct cr_doc *base, stru
 	if (r == 0)
 		r = cr_doc_parse_text(b.data, b.len, CR_PARSE_NEW, "command line", d, &err);
 	buf_release(&b);
-	if (r < 0)
+	if (r < 0) {
+		/* the place is in a document made from the options: name the field only */
+		err.line = err.col = 0;
 		return r == -ENOMEM ? log_error(EXIT_FAILURE_, "out of memory")
 				    : print_error(&err, EXIT_USAGE);
+	}
 	if (!base)
 		return EXIT_OK;
 	/* an amendment by flags changes only what the flags name */
@@ -646,8 +671,31 @@ static int keep_lists(const struct copts *o, const struct cr_doc *base, struct c
 		r |= copy_list(&d->units, &base->units);
 	if (!o->config.n)
 		r |= copy_list(&d->config, &base->config);
-	/* repositories are only ever set from a file */
-	return r ? -ENOMEM : 0;
+	if (r)
+		return -ENOMEM;
+	/* a standing authorization's repositories and evidence are only set from a file:
+	 * an amendment by options keeps them */
+	if (base->n_repos && !d->n_repos) {
+		d->repos = calloc(base->n_repos, sizeof(*d->repos));
+		if (!d->repos)
+			return -ENOMEM;
+		for (size_t i = 0; i < base->n_repos; i++) {
+			const struct cr_repo *b = &base->repos[i];
+			struct cr_repo *n = &d->repos[d->n_repos++];
+
+			n->uri = strdup(b->uri);
+			n->suite = strdup(b->suite);
+			n->component = b->component ? strdup(b->component) : NULL;
+			if (!n->uri || !n->suite || (b->component && !n->component) ||
+			    copy_list(&n->keys, &b->keys) < 0)
+				return -ENOMEM;
+		}
+	}
+	if (base->evidence && !d->evidence && !(d->evidence = strdup(base->evidence)))
+		return -ENOMEM;
+	d->conffiles |= base->conffiles;
+	d->created |= base->created;
+	return 0;
 }
 
 /* Every account the document names must exist and be active, implementers with the
@@ -859,7 +907,7 @@ static int text_detail(const char *key, const char *text, const char *exception,
  */
 static int sod_relaxed(struct cli *c, const char *why, char *by, size_t size)
 {
-	int r = approval_find(c->store, "vigil:sod-relaxed", clock_now_ns(), by, size);
+	int r = approval_find(c->store, c->host_name, "vigil:sod-relaxed", clock_now_ns(), by, size);
 
 	if (r < 0)
 		return log_error(EXIT_STORE, "cannot read change records: %s", strerror(-r));
@@ -1120,7 +1168,7 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 		else if (is_implementer(&d, &h, me))
 			snprintf(sod, sizeof(sod), "'%s' implements %s and may not %s it", me,
 				 rec.ext_id, name);
-		else if (a == CR_APPROVE && strv_has(&h.approvers, me))
+		else if (a == CR_APPROVE && approved_by(&h, &d, me))
 			status = log_error(EXIT_DENIED, "refused: '%s' already approved revision %"
 							PRId64 " of %s",
 					   me, rec.revision, rec.ext_id);
@@ -1146,7 +1194,7 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 		status = sod_relaxed(c, sod, relaxed_by, sizeof(relaxed_by));
 	if (status != EXIT_OK)
 		goto out;
-	if (a == CR_APPROVE && h.approvers.n + 1 < d.approvals_needed)
+	if (a == CR_APPROVE && approvals_of(&h, &d) + 1 < d.approvals_needed)
 		to = state_of(&rec); /* more approvals needed */
 	if (text_detail(a == CR_START && d.type == CR_EMERGENCY ? "justification" : "text",
 			a == CR_START && d.type == CR_EMERGENCY && !o.text ? d.justification : o.text,
@@ -1157,7 +1205,7 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 	status = act(c, &rec, &who, name, cr_state_name((enum cr_state)to), detail.data, false);
 	if (status == EXIT_OK && c->verbosity >= 0 && !c->json && a == CR_APPROVE &&
 	    to != CR_APPROVED && to != CR_RETRO_APPROVED)
-		printf("%s: approval %zu of %u recorded\n", rec.ext_id, h.approvers.n + 1,
+		printf("%s: approval %zu of %u recorded\n", rec.ext_id, approvals_of(&h, &d) + 1,
 		       d.approvals_needed);
 	if (status == EXIT_OK && a == CR_START && d.type == CR_EMERGENCY && d.has_window &&
 	    d.window_start < rec.updated_ns)
@@ -1374,11 +1422,6 @@ static int change_amend(struct cli *c, int argc, char **argv)
 	d.id = strdup(rec.ext_id);
 	free(d.requester);
 	d.requester = old.requester ? strdup(old.requester) : NULL;
-	if (d.type == CR_STANDARD && !d.n_repos && old.n_repos && !o.file) {
-		status = log_error(EXIT_USAGE, "a standing authorization's repositories are amended "
-					       "with --file");
-		goto out;
-	}
 	vg_error_clear(&err);
 	if (cr_doc_validate(&d, o.file ? o.file : "command line", &err) < 0) {
 		status = print_error(&err, EXIT_USAGE);
@@ -1594,7 +1637,7 @@ static int change_show(struct cli *c, int argc, char **argv)
 		jw_key(&w, "revision");
 		jw_i64(&w, rec.revision);
 		jw_key(&w, "approvals");
-		jw_u64(&w, h.approvers.n);
+		jw_u64(&w, approvals_of(&h, &d));
 		jw_key(&w, "document");
 		jw_raw(&w, rec.doc);
 		jw_key(&w, "events");
@@ -1629,7 +1672,7 @@ static int change_show(struct cli *c, int argc, char **argv)
 	       rec.state, rec.revision);
 	printf("requester:    %s\n", d.requester ? d.requester : "-");
 	print_list("implementers: ", &d.implementers);
-	printf("approvals:    %zu of %u (role %s) for this revision\n", h.approvers.n,
+	printf("approvals:    %zu of %u (role %s) for this revision\n", approvals_of(&h, &d),
 	       d.approvals_needed, role_name(d.approver_role));
 	if (d.has_window) {
 		print_time("window start: ", d.window_start);
@@ -1686,11 +1729,12 @@ static const char *overdue(struct list_ctx *lc, const struct store_record *rec, 
 	if (strcmp(rec->type, "emergency") != 0 || st == CR_DRAFT || st == CR_SUBMITTED ||
 	    st == CR_CLOSED || st == CR_CANCELLED || st == CR_REVIEWED)
 		return NULL;
-	if (history_load(lc->c, rec, &h) < 0 || !h.started_ns) {
+	if (history_load(lc->c, rec, &h) < 0) {
 		history_release(&h);
 		return NULL;
 	}
-	*due = h.started_ns + lc->deadline_ns;
+	/* imported already started: its clock runs from when Vigil learnt of it */
+	*due = (h.started_ns ? h.started_ns : rec->created_ns) + lc->deadline_ns;
 	if (*due <= lc->now)
 		what = st == CR_IN_PROGRESS || st == CR_IMPLEMENTED ? "approval and review"
 								      : "review";
@@ -1755,7 +1799,7 @@ static int list_one(void *ud, const struct store_record *rec)
 			puts(b.data);
 		buf_release(&b);
 	} else {
-		printf("%-14s %-8s %-9s %-14s %3" PRId64 "  %-20s %-20s %s%s%s%s\n", rec->ext_id,
+		printf("%-14s %-10s %-9s %-14s %3" PRId64 "  %-20s %-20s %s%s%s%s\n", rec->ext_id,
 		       rec->source, rec->type, rec->state, rec->revision, ws, we,
 		       d.title ? d.title : "", od ? "  [overdue: " : "", od ? od : "",
 		       od ? "]" : "");
@@ -1829,7 +1873,7 @@ static int change_list(struct cli *c, int argc, char **argv)
 						      1000000000 };
 
 		if (!c->json && !o.exceptions)
-			printf("%-14s %-8s %-9s %-14s %3s  %-20s %-20s %s\n", "ID", "SOURCE", "TYPE",
+			printf("%-14s %-10s %-9s %-14s %3s  %-20s %-20s %s\n", "ID", "SOURCE", "TYPE",
 			       "STATE", "REV", "WINDOW START", "WINDOW END", "TITLE");
 		if (!o.exceptions) {
 			r = store_record_each(c->store, list_one, &lc);
@@ -2140,9 +2184,7 @@ static int change_import(struct cli *c, int argc, char **argv)
 		status = print_error(&err, EXIT_USAGE);
 		goto out;
 	}
-	if (status == EXIT_OK)
-	if (status == EXIT_OK)
-		status = cli_whoami(c, ROLE_ADMINISTRATOR, &who);
+	status = cli_whoami(c, ROLE_ADMINISTRATOR, &who);
 	if (status != EXIT_OK)
 		goto out;
 	/* one record, or an array of them; each stands or falls on its own */

@@ -5,7 +5,13 @@ set -u
 
 : "${VIGIL:?VIGIL must name the vigil binary}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/vigil-it.XXXXXX")
-trap 'chattr -R -i -a "$T" >/dev/null 2>&1; rm -rf "$T"' EXIT
+# users made by mkuser (which runs in $(...), a subshell) are listed in $T/.users
+_remove_users() {
+	local u
+	[ -f "$T/.users" ] || return 0
+	while read -r u; do userdel "$u" >/dev/null 2>&1; done < "$T/.users"
+}
+trap '_remove_users; chattr -R -i -a "$T" >/dev/null 2>&1; rm -rf "$T"' EXIT
 mkdir -p "$T/rules.d" "$T/state"
 : > "$T/vigil.conf"
 
@@ -273,11 +279,12 @@ settle() {
 	EXPECT_SEEN=$(wc -l < "$T/changes")
 }
 
-# mkuser NAME: makes Unix user NAME for this test (removed at exit); prints its uid.
+# mkuser NAME: makes Unix user NAME for this test (removed when the test exits, even
+# though this runs in a subshell); prints its uid.
 mkuser() {
-	userdel -r "$1" >/dev/null 2>&1 || true
+	userdel "$1" >/dev/null 2>&1 || true
 	useradd -M -N -s /usr/sbin/nologin "$1" >/dev/null 2>&1 || fail "useradd $1 failed"
-	at_exit "userdel '$1' >/dev/null 2>&1"
+	echo "$1" >> "$T/.users"
 	id -u "$1"
 }
 

@@ -109,6 +109,7 @@ err_has "CHG0030004 rejected: state 'approved' needs 2 approval\\(s\\), the reco
 err_has "4 record\\(s\\): 1 new, 0 updated, 0 unchanged, 3 rejected"
 as_user "$CAROL" change show servicenow/CHG0030001; expect_rc 0
 out_has "state: +approved"
+out_has "approvals: +1 of 1"
 # the imported approval authorizes the implementer's change
 as_login "$ALICE" sh -c "echo key > '$D/etc/ocsp/responder.key'"
 v check; expect_rc 0

@@ -98,6 +98,9 @@ EOT
 as_user "$CAROL" change new --file "$T/sa.json"; expect_rc 0
 as_user "$CAROL" change submit SA-T43; expect_rc 0
 as_user "$BOB" change approve SA-T43; expect_rc 0
+# a text amendment keeps the repositories and the approval
+as_user "$CAROL" change amend SA-T43 --title "Vendor updates (test repository)"; expect_rc 0
+out_has "SA-T43: approved \\(revision 2\\)"
 
 # the upgrade: every changed file authorized, with the whole chain as evidence
 apt-get "${APT[@]}" install vigil-t43pkg=2.0 >> "$T/apt.log" 2>&1 ||

@@ -57,4 +57,28 @@ as_user "$BOB" change reject CR-000002 --text "no"; expect_rc 0
 rules "$D/**" "!$D/cache/**" "!$D/logs/**" "!$D/etc/**"
 v config check; expect_rc 0
 out_has "exclusion: !$D/etc/\\*\\* .* NOT APPROVED"
+
+# a normal record approves for its window only, and only on the hosts it names
+printf '[vigil]\nhost_name = ca1\n' > "$T/vigil.conf"
+rules "$D/**" "!$D/cache/**"
+v init -q --force; expect_rc 0
+rules "$D/**" "!$D/cache/**" "!$D/etc/**" "!$D/srv/**"
+as_user "$CAROL" change new --title "Past" --window-start "$(iso_at -7200)" \
+	--window-end "$(iso_at -3600)" --config "exclusion:$D/etc/**" --path "$T/rules.d/test.rules"
+expect_rc 0
+as_user "$CAROL" change submit CR-000003; expect_rc 0
+as_user "$BOB" change approve CR-000003; expect_rc 0
+as_user "$CAROL" change new --title "Other host" --window-start "$(iso_at -60)" \
+	--window-end "$(iso_at 3600)" --config "exclusion:$D/srv/**" --host ca2 --path "$T/rules.d/test.rules"
+expect_rc 0
+as_user "$CAROL" change submit CR-000004; expect_rc 0
+as_user "$BOB" change approve CR-000004; expect_rc 0
+v config check; expect_rc 0
+out_has "exclusion: !$D/etc/\\*\\* .* NOT APPROVED"
+out_has "exclusion: !$D/srv/\\*\\* .* NOT APPROVED"
+printf '[vigil]\nhost_name = ca2\n' > "$T/vigil.conf"
+v init -q --force; expect_rc 0
+rules "$D/**" "!$D/srv/**"
+v config check; expect_rc 0
+out_has "exclusion: !$D/srv/\\*\\* .* approved by the baseline"
 exit 0
