@@ -341,7 +341,8 @@ static int act(struct cli *c, struct store_record *rec, const struct account_who
 		jw_key(&w, "detail");
 		jw_raw(&w, detail);
 	}
-	if (new_revision) {
+	/* a new revision, and whatever a ticketing system sent, is journaled whole */
+	if (new_revision || strcmp(action, "import") == 0) {
 		jw_key(&w, "document");
 		jw_raw(&w, rec->doc);
 	}

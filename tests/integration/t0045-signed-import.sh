@@ -60,6 +60,7 @@ as_user "$CAROL" change show servicenow/CHG1; expect_rc 0
 out_has "state: +approved"
 v --json journal tail -n 3; expect_rc 0
 out_has '"signed_by":"servicenow"'
+out_has '"document":\{"approvals":\[\{"account":"bob".*"type":"record.import"'
 echo 'not a key' >> "$T/keys"
 as_user "$ADM" change import "$T/signed.note"; expect_rc 16
 err_has "keys:3: not a verifier key"
