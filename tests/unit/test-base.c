@@ -17,6 +17,7 @@
 #include "base/parse.h"
 #include "base/strmap.h"
 #include "base/timeutil.h"
+#include "vigil-config.h"
 #include "base/uuid.h"
 
 static void test_buf_cap(void **state)
@@ -236,6 +237,24 @@ static void test_clock_injectable(void **state)
 	assert_true(clock_now_ns() > at - 86400LL * 1000000000 * 365 * 10);
 }
 
+/* VIGIL_TEST_NOW sets the clock in builds made for tests, and nowhere else. */
+static void test_clock_from_environment(void **state)
+{
+	int64_t want;
+
+	assert_int_equal(time_parse_rfc3339("2031-05-06T07:08:09Z", &want), 0);
+	setenv("VIGIL_TEST_NOW", "2031-05-06T07:08:09Z", 1);
+#if VIGIL_TEST_CLOCK
+	assert_int_equal(clock_now_ns(), want);
+	/* a value that does not parse leaves the real clock */
+	setenv("VIGIL_TEST_NOW", "tomorrow", 1);
+	assert_true(clock_now_ns() < want);
+#else
+	assert_true(clock_now_ns() != want);
+#endif
+	unsetenv("VIGIL_TEST_NOW");
+}
+
 static void test_parse(void **state)
 {
 	uint64_t v;
@@ -424,6 +443,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_clock_from_environment),
 		cmocka_unit_test(test_escape_rule),
 		cmocka_unit_test(test_escape_roundtrip_random),
 		cmocka_unit_test(test_escape_decode_rejects),
