@@ -18,9 +18,27 @@
  *	webhook   url, secret (whsec_BASE64, Standard Webhooks), format = json | slack |
  *	          mattermost | teams.
  *	pagerduty url (default https://events.pagerduty.com/v2/enqueue), routing_key.
- *	exec      command = argv split on spaces (no shell); the event JSON on stdin.
+ *	exec      command = argv split on spaces (no shell; argv[0] an absolute path, at
+ *	          most 64 words); the event JSON on stdin; VIGIL_ALERT_ID, VIGIL_MESSAGE_ID,
+ *	          VIGIL_EVENT, VIGIL_SEVERITY and VIGIL_CONTROL_TEST (0/1) in a minimal
+ *	          environment.  Exit 0 is delivered, 75 (EX_TEMPFAIL) retryable, any other
+ *	          status permanent; a timeout or a signal retryable.
  *
- * All take timeout = seconds (default 10).
+ * All take timeout = seconds (1 to 300, default 10): the whole attempt, connection
+ * included; a command past it gets SIGTERM, then SIGKILL a second later (its whole
+ * process group).
+ *
+ * Outcomes: syslog is "delivered" once the whole message was handed to the socket (a
+ * syslog peer sends no receipt); e-mail once the SMTP server accepted the data (250) or
+ * sendmail exited 0 (sendmail's 64, 65, 67, 68 are permanent, others retryable); HTTP
+ * types on 2xx, with 408, 429 and 5xx retryable (Retry-After honoured, seconds or an
+ * HTTP-date, at most 7 days) and every other status permanent.  Failures to connect are
+ * retryable.  The detail of a failure is one line "PEER: REASON" ("smtp://127.0.0.1:2525:
+ * connection refused", "HTTP 503 from http://127.0.0.1:9000/vigil"); a URL is shown
+ * without user information or query, and a path of three or more segments only by its
+ * first one, so secrets carried in webhook URLs stay out of records.
+ *
+ * channel_deliver() may run in several threads at once; it keeps no state between calls.
  */
 #ifndef VIGIL_ALERT_CHANNEL_H
 #define VIGIL_ALERT_CHANNEL_H
@@ -50,7 +68,8 @@ struct channel_kv {
 	unsigned line;
 };
 
-/* A configured channel; every string owned by it. */
+/* A configured channel; every string owned by it (malloc'ed).  The caller sets name,
+ * type, file and line before channel_configure(). */
 struct channel {
 	char *name;
 	enum channel_type type;
@@ -65,11 +84,17 @@ struct channel {
 };
 
 /*
- * Fills ch (name and type given by the caller) from the section's keys: unknown keys,
- * missing required ones and bad values are errors naming file:line and the key.
+ * Fills ch's settings (replacing any it had) from the section's keys: unknown keys (a
+ * key of another type included), keys given twice, missing required ones and bad values
+ * are errors naming file:line (the key's line, or the section's for a missing key) and
+ * the key, e.g. "vigil.conf:12: channel 'ops': unknown key 'colour' for type webhook".
+ * Returns 0, -EINVAL with err set, or -ENOMEM; on failure no setting is left, but name
+ * and file still are: channel_release() is needed either way.
  */
 int channel_configure(struct channel *ch, const struct channel_kv *kv, size_t n,
 		      struct vg_error *err);
+/* Frees every string of ch (password, secret and routing_key zeroed first) and sets the
+ * pointers to NULL.  Accepts a channel that was never configured. */
 void channel_release(struct channel *ch);
 
 /* What one delivery is about. */
@@ -95,7 +120,8 @@ struct channel_result {
 };
 
 /* One attempt.  Returns 0 with *res filled (delivered or not), or a negative errno
- * for failures of this machine (-ENOMEM). */
+ * for failures of this machine (-ENOMEM), or -EINVAL when m lacks alert_id, message_id,
+ * event or subject.  *res is cleared first in every case. */
 int channel_deliver(const struct channel *ch, const struct channel_message *m,
 		    struct channel_result *res);
 

@@ -12,6 +12,7 @@
 #include "base/banned.h"
 
 struct find {
+	struct store *s;
 	const char *host;
 	const char *key;
 	int64_t now;
@@ -19,6 +20,38 @@ struct find {
 	size_t size;
 	bool found;
 };
+
+struct hist {
+	bool approved, refused;
+};
+
+static int hist_one(void *ud, const struct store_record_event *e)
+{
+	struct hist *h = ud;
+	enum cr_state st;
+
+	if (cr_state_parse(e->to_state, &st) < 0)
+		return 0;
+	if (st == CR_REJECTED || st == CR_CANCELLED)
+		h->refused = true;
+	/* an import enters in its source's state, checked for its approvals then */
+	if (st == CR_APPROVED || st == CR_RETRO_APPROVED ||
+	    (strcmp(e->action, "import") == 0 && st != CR_DRAFT && st != CR_SUBMITTED &&
+	     st != CR_IN_PROGRESS))
+		h->approved = true;
+	return 0;
+}
+
+int approval_record_approved(struct store *s, const struct store_record *rec, bool *ret)
+{
+	struct hist h = { 0 };
+	int r = store_record_event_each(s, rec->id, hist_one, &h);
+
+	if (r < 0)
+		return r;
+	*ret = h.approved && !h.refused;
+	return 0;
+}
 
 static bool in_force(enum cr_type t, enum cr_state st)
 {
@@ -51,6 +84,15 @@ static int one(void *ud, const struct store_record *rec)
 	/* a closed standing authorization was retired */
 	if (t == CR_STANDARD && st == CR_CLOSED)
 		return 0;
+	{
+		bool ok;
+		int r = approval_record_approved(f->s, rec, &ok);
+
+		if (r < 0)
+			return r;
+		if (!ok)
+			return 0;
+	}
 	if (cr_doc_parse_text(rec->doc, strlen(rec->doc), CR_PARSE_STORED, "store", &d, &err) < 0)
 		return 0;
 	if (d.has_window && (f->now < d.window_start || f->now > d.window_end)) {
@@ -82,7 +124,7 @@ static int one(void *ud, const struct store_record *rec)
 int approval_find(struct store *s, const char *host, const char *key, int64_t now_ns, char *out,
 		  size_t size)
 {
-	struct find f = { .host = host, .key = key, .now = now_ns, .out = out, .size = size };
+	struct find f = { .s = s, .host = host, .key = key, .now = now_ns, .out = out, .size = size };
 	int r = store_record_each(s, one, &f);
 
 	if (r < 0)

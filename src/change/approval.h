@@ -31,6 +31,14 @@
  * Returns 1 with "SOURCE/ID" (or "ID" for local records) in out, 0 when none, or a
  * negative errno.
  */
+/*
+ * Whether the record passed approval: its history holds a move into approved or
+ * retro_approved (by approvals, or by an import in such a state), and none into
+ * rejected or cancelled.  The state's name alone never says so: an emergency record
+ * reaches implemented, and a rejected one closed, without any approval.
+ */
+int approval_record_approved(struct store *s, const struct store_record *rec, bool *ret);
+
 int approval_find(struct store *s, const char *host, const char *key, int64_t now_ns, char *out,
 		  size_t size);
 

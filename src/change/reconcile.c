@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "change/account.h"
+#include "change/approval.h"
 #include "change/provenance.h"
 #include "change/reconcile.h"
 #include "change/record.h"
@@ -130,6 +131,16 @@ static int load_one(void *ud, const struct store_record *rec)
 	if (cr_state_parse(rec->state, &st) < 0 || cr_type_parse(rec->type, &t) < 0 ||
 	    !can_authorize(t, st))
 		return 0;
+	/* an emergency record authorizes once started; any other only once approved */
+	if (t != CR_EMERGENCY) {
+		bool ok;
+		int e = approval_record_approved(r->o.store, rec, &ok);
+
+		if (e < 0)
+			return e;
+		if (!ok)
+			return 0;
+	}
 	if (r->n_act >= MAX_ACTIVE)
 		return -E2BIG;
 	if (r->n_act % 16 == 0) {
@@ -326,6 +337,8 @@ static int account_of_uid(struct reconciler *r, uint32_t uid, char *out, size_t 
 	if (account_user_of_uid(uid, user, sizeof(user)) < 0)
 		return 0;
 	e = store_account_get(r->o.store, user, true, &a);
+	if (e == 1 && a.disabled_ns)
+		e = 0; /* a disabled account implements nothing */
 	if (e == 1)
 		snprintf(out, size, "%s", a.name);
 	store_account_release(&a);
@@ -408,7 +421,7 @@ static int try_standing(struct reconciler *r, const struct active *a, struct eng
 		 * level stayed "owned" is covered only by a fully signed chain (a covered
 		 * conffile or a file made by a maintainer script) or by "owned" itself */
 		if (pr.authorized && d->evidence && strcmp(d->evidence, "content") == 0 &&
-		    pr.level < PROV_CONTENT && !pr.key_fingerprint &&
+		    pr.level < PROV_CONTENT && !(pr.key_fingerprint && pr.deb_path) &&
 		    !(rc->after && (rc->after->type == OBJ_DIR || rc->after->type == OBJ_SYMLINK))) {
 			pr.authorized = false;
 			free(pr.reason);

@@ -328,9 +328,16 @@ static int get_list(struct pctx *p, const struct json_value *v, const char *fiel
 static int check_path(struct pctx *p, const struct json_value *v, const char *field)
 {
 	const char *s = v->str.s;
+	unsigned stars = 0;
 
 	if (s[0] != '/')
 		return bad(p, v, "'%s': '%s' is not an absolute path pattern", field, s);
+	/* matching backtracks over wildcards: a few are all a scope needs */
+	for (const char *c = s; *c; c++)
+		stars += *c == '*';
+	if (stars > 8 || strstr(s, "/**/**"))
+		return bad(p, v, "'%s': '%s' has too many wildcards (at most 8 '*', no '**/**')",
+			   field, s);
 	for (const char *c = s; *c; c++) {
 		if (c[0] == '*' && c[1] == '*' && !((c == s || c[-1] == '/') &&
 						    (c[2] == '/' || c[2] == '\0')))
@@ -467,9 +474,13 @@ static int parse_approvers(struct pctx *p, const struct json_value *v, struct cr
 							"from 1 to 10");
 			d->approvals_needed = (unsigned)m->value->i;
 		} else if (strcmp(m->key, "role") == 0) {
+			/* CHG-03: only a role meant to approve can be asked to */
 			if (m->value->type != JSON_STRING ||
-			    role_parse(m->value->str.s, &d->approver_role) < 0)
-				return bad(p, m->value, "'approvers.role' must be a role name");
+			    role_parse(m->value->str.s, &d->approver_role) < 0 ||
+			    (d->approver_role != ROLE_APPROVER &&
+			     d->approver_role != ROLE_ADMINISTRATOR))
+				return bad(p, m->value,
+					   "'approvers.role' must be approver or administrator");
 		} else {
 			return bad(p, m->value, "unknown field 'approvers.%s' (fields: count, role)",
 				   m->key);
@@ -908,6 +919,12 @@ bool cr_doc_widens(const struct cr_doc *old, const struct cr_doc *d, char *what,
 		return true;
 	}
 	if (d->type == CR_STANDARD) {
+		/* no repositories: any change in the paths; no paths: any file of a package */
+		if ((old->n_repos && !d->n_repos) || (old->paths.n && !d->paths.n)) {
+			snprintf(what, size, "the authorization drops its %s",
+				 old->n_repos && !d->n_repos ? "repositories" : "paths");
+			return true;
+		}
 		for (size_t i = 0; i < d->n_repos; i++) {
 			bool found = false;
 

@@ -105,6 +105,7 @@ int cli_load_settings(struct cli *c)
 			  c->origin);
 		return EXIT_CONFIG;
 	}
+	c->settings_loaded = true;
 	return EXIT_OK;
 }
 
@@ -202,7 +203,7 @@ static int approve_exclusions(struct cli *c)
 int cli_load(struct cli *c)
 {
 	struct vg_error err;
-	int r = cli_load_settings(c);
+	int r = c->settings_loaded ? EXIT_OK : cli_load_settings(c);
 
 	if (r != EXIT_OK)
 		return r;

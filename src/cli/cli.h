@@ -65,6 +65,7 @@ struct cli {
 	struct cli_exclusion *excl;
 	size_t n_excl;
 	bool approve_all_exclusions;	/* init: the baseline approves the rules it is made by */
+	bool settings_loaded;
 };
 
 struct cli_exclusion {
@@ -108,6 +109,10 @@ int cli_whoami(struct cli *c, enum role role, struct account_who *ret);
 /* "by": {account, roles, unix_user, uid} of a journal entry. */
 void cli_who_json(struct json_writer *w, const struct account_who *who);
 int cmd_change(struct cli *c, int argc, char **argv);
+int cmd_alert(struct cli *c, int argc, char **argv);
+/* A check limited to paths (and what is below them), reconciled and alerting like
+ * `vigil check`, printing nothing; loads the rules. Exit status (0, or an error). */
+int cli_check_paths(struct cli *c, char **paths, size_t n);
 /* Appends a journal entry for an action a person took, and commits. Exit status. */
 int cli_journal_action(struct cli *c, const char *type, const char *fields_json);
 

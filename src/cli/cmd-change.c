@@ -349,6 +349,8 @@ static int act(struct cli *c, struct store_record *rec, const struct account_who
 	cli_who_json(&w, who);
 	jw_obj_close(&w);
 	snprintf(type, sizeof(type), "record.%s", action);
+	if (w.err)
+		store_tx_rollback(c->store);
 	status = w.err ? log_error(EXIT_FAILURE_, "out of memory")
 		       : cli_journal_action(c, type, b.data);
 	buf_release(&b);
@@ -383,9 +385,11 @@ static int on_event(void *ud, const struct store_record_event *e)
 			return -ENOMEM;
 		}
 		h->owned = nv;
-		h->owned[h->approvers.n] = a;
-		if (strv_add(&h->approvers, a) < 0)
+		if (strv_add(&h->approvers, a) < 0) {
+			free(a);
 			return -ENOMEM;
+		}
+		h->owned[h->approvers.n - 1] = a;
 	} else if (strcmp(e->action, "start") == 0) {
 		snprintf(h->started_by, sizeof(h->started_by), "%s", e->account);
 		h->started_ns = e->time_ns;
@@ -932,6 +936,7 @@ struct retro {
 		bool covered;
 	} *items;
 	size_t n;
+	bool truncated;		/* too many changes to tell which is the last of a path */
 	int err;
 };
 
@@ -943,9 +948,12 @@ static int retro_one(void *ud, const struct store_change_row *row)
 	bool covered = false;
 	char auid[16] = "";
 
-	if (row->detected_ns > rt->until || rt->n >= 100000)
+	if (rt->n >= 100000) {
+		rt->truncated = true;
 		return 0;
-	if (strcmp(row->disposition, "unauthorized") == 0) {
+	}
+	/* later changes are kept too: they decide which change of a path is the last */
+	if (row->detected_ns <= rt->until && strcmp(row->disposition, "unauthorized") == 0) {
 		for (size_t i = 0; i < rt->d->paths.n && !covered; i++)
 			covered = cr_path_match(rt->d->paths.v[i], row->path, row->path_len);
 		/* an actor known to be someone else is not the implementer's doing */
@@ -957,7 +965,7 @@ static int retro_one(void *ud, const struct store_change_row *row)
 
 			if (account_user_of_uid((uint32_t)strtoul(auid, NULL, 10), user,
 						sizeof(user)) == 0 &&
-			    store_account_get(rt->c->store, user, true, &a) == 1)
+			    store_account_get(rt->c->store, user, true, &a) == 1 && !a.disabled_ns)
 				snprintf(acct, sizeof(acct), "%s", a.name);
 			store_account_release(&a);
 			covered = acct[0] && cr_list_has(&rt->d->implementers, acct);
@@ -989,10 +997,13 @@ static int retro_cover(struct cli *c, const struct store_record *rec, const stru
 {
 	struct retro rt = { .c = c, .rec = rec, .d = d,
 			    .until = d->window_end < now ? d->window_end : now };
+	/* the look-back is bounded by the time an emergency has to be approved */
+	int64_t lookback = now - (int64_t)c->settings.emergency_deadline * 1000000000;
+	int64_t since = d->window_start > lookback ? d->window_start : lookback;
 	size_t covered = 0;
 	int r, status = EXIT_OK;
 
-	r = store_changes_each(c->store, c->host_id, d->window_start, 0, retro_one, &rt);
+	r = store_changes_each(c->store, c->host_id, since, 0, retro_one, &rt);
 	for (size_t i = 0; r == 0 && i < rt.n; i++) {
 		struct retro_item *it = &rt.items[i];
 		struct object_state st;
@@ -1016,6 +1027,8 @@ static int retro_cover(struct cli *c, const struct store_record *rec, const stru
 		jw_obj_close(&w);
 		r = w.err ? w.err : store_change_authorize(c->store, it->uuid, rec->uuid, b.data);
 		buf_release(&b);
+		/* the baseline takes the observed state only when nothing came after */
+		last = last && !rt.truncated;
 		if (r == 0 && last) {
 			object_state_init(&st);
 			g = store_observed_get(c->store, c->host_id, it->path, it->len, &st);
@@ -1179,6 +1192,9 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 		if (d.implementers.n && !cr_list_has(&d.implementers, me))
 			status = log_error(EXIT_DENIED, "refused: '%s' is not an implementer of %s",
 					   me, rec.ext_id);
+		else if (approved_by(&h, &d, me))
+			snprintf(sod, sizeof(sod), "'%s' approved %s and may not implement it", me,
+				 rec.ext_id);
 		break;
 	case CR_REVIEW:
 	case CR_CLOSE:
@@ -1896,9 +1912,18 @@ out:
 
 /* ---- import ---- */
 
+/* Whether a record of type t in state st must have been approved. */
+static bool import_needs_approval(enum cr_type t, enum cr_state st)
+{
+	if (t == CR_EMERGENCY)
+		return st == CR_RETRO_APPROVED || st == CR_REVIEWED || st == CR_CLOSED;
+	return st == CR_APPROVED || st == CR_IN_PROGRESS || st == CR_IMPLEMENTED ||
+	       st == CR_REVIEWED || st == CR_CLOSED;
+}
+
 /* The separation of duties and the roles of an imported record's approvals. */
 static int import_check(struct cli *c, const struct cr_doc *d, const char *file, unsigned line,
-			unsigned col)
+			unsigned col, const char *signer)
 {
 	enum cr_state st;
 	size_t valid = 0;
@@ -1920,6 +1945,11 @@ static int import_check(struct cli *c, const struct cr_doc *d, const char *file,
 		uint32_t m = 0;
 
 		role_parse(ap->role, &role);
+		/* an approval from the future is not one (five minutes for clock skew) */
+		if (ap->time_ns > clock_now_ns() + 300LL * 1000000000)
+			return log_error(EXIT_DENIED, "%s:%u:%u: record %s rejected: approval by '%s' "
+						      "is dated in the future",
+					 file, line, col, d->id, ap->account);
 		if (strcmp(ap->account, d->requester) == 0)
 			return log_error(EXIT_DENIED,
 					 "%s:%u:%u: record %s rejected: approval by the requester "
@@ -1957,14 +1987,27 @@ static int import_check(struct cli *c, const struct cr_doc *d, const char *file,
 		valid++;
 	}
 	cr_state_parse(d->state, &st);
-	if (d->type == CR_EMERGENCY ? (st == CR_RETRO_APPROVED || st == CR_REVIEWED || st == CR_CLOSED)
-				    : (st == CR_APPROVED || st == CR_IN_PROGRESS ||
-				       st == CR_IMPLEMENTED || st == CR_REVIEWED || st == CR_CLOSED))
+	/* only states the record's type can reach (CHG-02) */
+	if ((d->type == CR_EMERGENCY && st == CR_APPROVED) ||
+	    (d->type != CR_EMERGENCY && st == CR_RETRO_APPROVED) ||
+	    (d->type == CR_STANDARD &&
+	     (st == CR_IN_PROGRESS || st == CR_IMPLEMENTED || st == CR_REVIEWED)))
+		return log_error(EXIT_DENIED, "%s:%u:%u: record %s rejected: a %s record is never "
+					      "'%s'",
+				 file, line, col, d->id, cr_type_name(d->type), d->state);
+	if (import_needs_approval(d->type, st)) {
+		if (!signer[0])
+			return log_error(EXIT_DENIED,
+					 "%s:%u:%u: record %s rejected: approvals are imported only "
+					 "from a signed document ([change] import_keys, CHG-12); an "
+					 "unsigned import brings records up to 'submitted'",
+					 file, line, col, d->id);
 		if (valid < d->approvals_needed)
 			return log_error(EXIT_DENIED,
 					 "%s:%u:%u: record %s rejected: state '%s' needs %u "
 					 "approval(s), the record has %zu",
 					 file, line, col, d->id, d->state, d->approvals_needed, valid);
+	}
 	return EXIT_OK;
 }
 
@@ -1993,7 +2036,7 @@ static int import_one(struct cli *c, const struct account_who *who, const struct
 				   file, v->line, v->col, d.id, d.source, signer);
 		goto out;
 	}
-	status = import_check(c, &d, file, v->line, v->col);
+	status = import_check(c, &d, file, v->line, v->col, signer);
 	if (status != EXIT_OK || cr_doc_json(&d, &doc) < 0)
 		goto out;
 	jw_init(&w, &detail);
@@ -2023,6 +2066,19 @@ static int import_one(struct cli *c, const struct account_who *who, const struct
 		if (d.revision == old.revision) {
 			status = EXIT_OK; /* the same revision again: nothing to do */
 			goto out;
+		}
+		{
+			enum cr_state os = CR_DRAFT;
+
+			cr_state_parse(old.state, &os);
+			if ((os == CR_CLOSED || os == CR_CANCELLED || os == CR_REJECTED) &&
+			    strcmp(old.state, d.state) != 0) {
+				status = log_error(EXIT_DENIED, "%s:%u:%u: record %s/%s is %s here; "
+								"it does not become '%s'",
+						   file, v->line, v->col, d.source, d.id, old.state,
+						   d.state);
+				goto out;
+			}
 		}
 		if (strcmp(old.type, cr_type_name(d.type)) != 0) {
 			status = log_error(EXIT_DENIED, "%s:%u:%u: record %s/%s: the type changes "

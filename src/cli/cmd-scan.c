@@ -10,6 +10,7 @@
 #include "base/escape.h"
 #include "base/json-canon.h"
 #include "base/log.h"
+#include "alert/alert-engine.h"
 #include "base/timeutil.h"
 #include "change/reconcile.h"
 #include "cli/cli.h"
@@ -171,6 +172,21 @@ int cmd_init(struct cli *c, int argc, char **argv)
 				 "a baseline of %" PRIu64 " objects exists in '%s'; 'vigil init --force'"
 				 " replaces it",
 				 info.objects, cli_state_dir(c));
+	/* a new baseline absorbs every difference and approves the exclusions in force:
+	 * once there are accounts, that is an administrator's act */
+	if (info.exists) {
+		struct account_who who;
+		bool closed;
+
+		r = account_bootstrap_closed(c->store, &closed);
+		if (r < 0)
+			return log_error(EXIT_STORE, "cannot read the store: %s", strerror(-r));
+		if (closed) {
+			status = cli_whoami(c, ROLE_ADMINISTRATOR, &who);
+			if (status != EXIT_OK)
+				return status;
+		}
+	}
 	status = cli_open_journal(c, JOURNAL_CREATE);
 	if (status == EXIT_OK)
 		status = cli_journal_config(c);
@@ -190,12 +206,66 @@ int cmd_init(struct cli *c, int argc, char **argv)
 	return res.errors ? EXIT_INCOMPLETE : EXIT_OK;
 }
 
+/* Sets up reconciliation and alerts for a check; the caller frees *rec. */
+static int check_hooks(struct cli *c, struct engine_opts *o, struct alert_ctx *actx,
+		       struct reconciler **rec)
+{
+	struct reconcile_opts ro = {
+		.store = c->store,
+		.host_name = c->host_name,
+		.package_slack_ns = (int64_t)c->settings.package_slack * 1000000000,
+	};
+	int r = reconciler_new(&ro, rec);
+
+	if (r < 0)
+		return log_error(EXIT_FAILURE_, "cannot start reconciliation: %s", strerror(-r));
+	o->reconcile = reconciler_engine_hook;
+	o->reconcile_ud = *rec;
+	/* unauthorized changes and unreadable objects raise alerts as they are recorded */
+	*actx = (struct alert_ctx){ .store = c->store, .journal = c->journal,
+				    .host_id = c->host_id, .host_name = c->host_name };
+	alert_policy_from_settings(&actx->policy, &c->settings);
+	o->recorded = alert_engine_hook;
+	o->gap = alert_gap_hook;
+	o->recorded_ud = actx;
+	return EXIT_OK;
+}
+
+int cli_check_paths(struct cli *c, char **paths, size_t n)
+{
+	struct engine_result res;
+	struct engine_opts o;
+	struct alert_ctx actx;
+	struct reconciler *rec = NULL;
+	int status, r;
+
+	if (n == 0)
+		return EXIT_OK;
+	if (!c->policy_ready) {
+		/* the settings are loaded already: load the rules on top */
+		status = cli_load(c);
+		if (status != EXIT_OK)
+			return status;
+	}
+	o = make_opts(c);
+	o.under = (const char *const *)paths;
+	o.n_under = n;
+	status = check_hooks(c, &o, &actx, &rec);
+	if (status != EXIT_OK)
+		return status;
+	r = engine_check(&o, NULL, NULL, &res);
+	reconciler_free(rec);
+	if (r < 0)
+		return log_error(EXIT_STORE, "check failed: %s", strerror(-r));
+	return EXIT_OK;
+}
+
 int cmd_check(struct cli *c, int argc, char **argv)
 {
 	struct engine_result res;
 	struct engine_opts o;
-	struct reconcile_opts ro = { 0 };
 	struct reconciler *rec = NULL;
+	struct alert_ctx actx;
 	int status, r;
 
 	status = cli_load(c);
@@ -209,14 +279,9 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	if (status != EXIT_OK)
 		return status;
 	o = make_opts(c);
-	ro.store = c->store;
-	ro.host_name = c->host_name;
-	ro.package_slack_ns = (int64_t)c->settings.package_slack * 1000000000;
-	r = reconciler_new(&ro, &rec);
-	if (r < 0)
-		return log_error(EXIT_FAILURE_, "cannot start reconciliation: %s", strerror(-r));
-	o.reconcile = reconciler_engine_hook;
-	o.reconcile_ud = rec;
+	status = check_hooks(c, &o, &actx, &rec);
+	if (status != EXIT_OK)
+		return status;
 	r = engine_check(&o, report, c, &res);
 	reconciler_free(rec);
 	if (r == -ENODATA)

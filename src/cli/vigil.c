@@ -35,6 +35,7 @@ static const char usage_text[] =
 	"  account add|list|show|disable|grant|revoke ...   accounts and roles\n"
 	"  change new|submit|approve|reject|start|complete|review|close|cancel|\n"
 	"         amend|show|list|import ...    change records (vigil change --help)\n"
+	"  alert list|show|ack|respond|determine|incident|close ...   alerts (vigil alert --help)\n"
 	"  help                show this help\n"
 	"\n"
 	"Options:\n"
@@ -123,6 +124,7 @@ static const struct {
 } own_options[] = {
 	{ "account", cmd_account },
 	{ "change", cmd_change },
+	{ "alert", cmd_alert },
 };
 
 /* The position of the command word, skipping global options and their values. */

@@ -31,6 +31,11 @@ void settings_init(struct settings *s)
 	s->max_delay_ms = 1000;
 	s->max_pending = 65536;
 	s->emergency_deadline = 86400;
+	s->alert_deadline = 86400;
+	s->alert_group_window = 300;
+	s->escalate[0] = 3600;
+	s->escalate[1] = 8 * 3600;
+	s->escalate[2] = 20 * 3600;
 	s->package_slack = 3600;
 }
 
@@ -85,6 +90,12 @@ static const struct key_def keys[] = {
 	{ "change", "emergency_deadline", K_UINT, OFF(emergency_deadline), 1, 86400 },
 	{ "change", "package_slack", K_UINT, OFF(package_slack), 1, 86400 },
 	{ "change", "import_keys", K_PATH, OFF(import_keys), 0, 0 },
+	/* ALR-04: the deadline may only be shortened */
+	{ "alerts", "deadline", K_UINT, OFF(alert_deadline), 60, 86400 },
+	{ "alerts", "group_window", K_UINT, OFF(alert_group_window), 0, 86400 },
+	{ "alerts", "escalate_unacknowledged", K_UINT, OFF(escalate[0]), 0, 86400 },
+	{ "alerts", "escalate_unanswered", K_UINT, OFF(escalate[1]), 0, 86400 },
+	{ "alerts", "escalate_unanswered_again", K_UINT, OFF(escalate[2]), 0, 86400 },
 };
 
 static bool section_known(const char *s, size_t n)

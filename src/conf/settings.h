@@ -65,6 +65,9 @@ struct settings {
 					 * retrospective approval and review (at most 24 h) */
 	unsigned package_slack;	/* seconds between dpkg's work and a change it explains */
 	char *import_keys;	/* verifier keys imports must be signed by; NULL: unsigned */
+	unsigned alert_deadline;	/* seconds from an alert to its response deadline */
+	unsigned alert_group_window;	/* seconds a change may join an alert after it */
+	unsigned escalate[3];	/* seconds: unacknowledged, unanswered, unanswered again */
 	char **files;		/* the files read, in order */
 	size_t n_files;
 };

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/timeutil.h"
+#include "alert/alert-engine.h"
 #include "change/reconcile.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
@@ -46,6 +47,8 @@ struct daemon {
 	struct engine_opts eo;
 	struct engine_watch *ew;
 	struct reconciler *rec;
+	struct alert_ctx actx;
+	int64_t next_alerts;	/* monotonic: the next time deadlines are evaluated */
 	struct watch *w;
 	struct coalesce *table;
 	int sig_fd, notify_fd, listen_fd, epoll_fd;
@@ -688,6 +691,7 @@ static int do_reload(struct daemon *d)
 	d->eo.hash_attempts = nc.settings->hash_attempts;
 	d->eo.one_filesystem = nc.settings->one_filesystem;
 	engine_watch_set_policy(d->ew, nc.policy);
+	alert_policy_from_settings(&d->actx.policy, nc.settings);
 	/* a new table, with the settings' new bounds */
 	d->table = coalesce_free(d->table);
 	r = coalesce_new((int64_t)nc.settings->settle_ms * NS_PER_MS,
@@ -848,6 +852,13 @@ static int loop(struct daemon *d)
 						      &issued);
 			if (r == 0)
 				r = store_tx_commit(d->cfg->store);
+			/* the clock's marks on alerts: escalations, breaches, overdue records */
+			if (r == 0) {
+				int m = alert_evaluate(&d->actx, clock_now_ns(),
+						       (int64_t)st->emergency_deadline * NS_PER_S);
+
+				r = m < 0 ? m : 0;
+			}
 			d->next_checkpoint = mono() + 60 * NS_PER_S;
 		}
 		watchdog(d);
@@ -885,6 +896,12 @@ int daemon_run(struct daemon_config *cfg)
 		d.eo.reconcile = reconciler_engine_hook;
 		d.eo.reconcile_ud = d.rec;
 	}
+	d.actx = (struct alert_ctx){ .store = cfg->store, .journal = cfg->journal,
+				     .host_id = cfg->host_id, .host_name = cfg->host_name };
+	alert_policy_from_settings(&d.actx.policy, st);
+	d.eo.recorded = alert_engine_hook;
+	d.eo.gap = alert_gap_hook;
+	d.eo.recorded_ud = &d.actx;
 	d.started_ns = clock_now_ns();
 	d.started_mono = mono();
 	d.last_quick_status = d.last_full_status = -1;

@@ -330,6 +330,8 @@ static int record(struct ctx *c, const struct engine_event *ev)
 				    : ev->kind == ENGINE_ERROR  ? "object.error"
 								: "object.unstable",
 				 ev->json);
+	if (r == 0 && c->o->recorded && !c->init)
+		r = c->o->recorded(c->o->recorded_ud, ev);
 	if (r < 0)
 		c->store_err = r;
 	return r;
@@ -1241,6 +1243,8 @@ int engine_watch_gap(struct engine_watch *w, const char *reason, const char *sco
 		r = store_gap_add(c->o->store, c->o->host_id, uuid, now, reason, scope, detail);
 	if (r == 0 && c->o->journal)
 		r = journal_append(c->o->journal, "monitor.gap", b.data, NULL);
+	if (r == 0 && c->o->gap)
+		r = c->o->gap(c->o->recorded_ud, uuid, reason, scope, now);
 	if (r == 0)
 		r = store_tx_commit(c->o->store);
 	buf_release(&b);

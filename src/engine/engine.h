@@ -58,6 +58,8 @@ struct engine_reconcile {
 	struct buf *evidence;		/* empty on entry */
 };
 
+struct engine_event;
+
 struct engine_opts {
 	const struct policy *policy;
 	struct store *store;
@@ -85,6 +87,13 @@ struct engine_opts {
 	 * every change is unauthorized */
 	int (*reconcile)(void *ud, struct engine_reconcile *rc);
 	void *reconcile_ud;
+	/* called for every change, error and unstable object recorded, inside the
+	 * transaction that records it (alerts are raised here); NULL: none */
+	int (*recorded)(void *ud, const struct engine_event *ev);
+	void *recorded_ud;
+	/* called for every monitoring gap, inside the transaction that records it */
+	int (*gap)(void *ud, const char *uuid, const char *reason, const char *scope,
+		   int64_t time_ns);
 };
 
 /* Who and what caused a change, as the watcher saw it (all members may be NULL). */

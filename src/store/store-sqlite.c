@@ -164,6 +164,47 @@ static const char *const migrations[] = {
 	"ALTER TABLE changes ADD COLUMN disposition TEXT NOT NULL DEFAULT 'unauthorized';"
 	"ALTER TABLE changes ADD COLUMN record_uuid TEXT;"
 	"CREATE INDEX changes_by_record ON changes(record_uuid) WHERE record_uuid IS NOT NULL;",
+	/* 5: alerts, what is behind each, and every action on them */
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  category TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  group_key TEXT NOT NULL,"
+	"  title TEXT NOT NULL,"
+	"  generated_ns INTEGER NOT NULL,"
+	"  deadline_ns INTEGER NOT NULL,"
+	"  acknowledged_ns INTEGER NOT NULL DEFAULT 0,"
+	"  responded_ns INTEGER NOT NULL DEFAULT 0,"
+	"  determined_ns INTEGER NOT NULL DEFAULT 0,"
+	"  closed_ns INTEGER NOT NULL DEFAULT 0,"
+	"  breached_ns INTEGER NOT NULL DEFAULT 0,"
+	"  escalated INTEGER NOT NULL DEFAULT 0,"
+	"  determination TEXT,"
+	"  actor_auid INTEGER,"
+	"  control_test INTEGER NOT NULL DEFAULT 0,"
+	"  incident TEXT,"
+	"  detail TEXT NOT NULL DEFAULT '{}');"
+	"CREATE INDEX alerts_by_state ON alerts(host_id, state);"
+	"CREATE TABLE alert_items ("
+	"  alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+	"  kind TEXT NOT NULL,"
+	"  ref TEXT NOT NULL,"
+	"  time_ns INTEGER NOT NULL,"
+	"  PRIMARY KEY (alert_id, kind, ref));"
+	"CREATE TABLE alert_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+	"  time_ns INTEGER NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  from_state TEXT NOT NULL,"
+	"  to_state TEXT NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  roles TEXT NOT NULL,"
+	"  detail TEXT NOT NULL);"
+	"CREATE INDEX alert_events_by_alert ON alert_events(alert_id, id);",
 };
 
 int sq_err(int rc)
@@ -1323,6 +1364,21 @@ int store_change_authorize(struct store *s, const char *change_uuid, const char 
 		if (r == 0 && sqlite3_changes(s->db) == 0)
 			r = -ENOENT;
 	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_change_get(struct store *s, const char *uuid,
+		     int (*fn)(void *ud, const struct store_change_row *c), void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = sq_prepare(s->db, "SELECT " CHANGE_COLUMNS " FROM changes WHERE uuid = ?1", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	r = change_rows(st, fn, ud);
 	sqlite3_finalize(st);
 	return r;
 }

@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "base/object.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_DB_NAME "vigil.db"
 
 struct store;
@@ -301,6 +301,50 @@ int store_record_revision_each(struct store *s, int64_t record_id,
  * JSON object evidence_json); the journal keeps the event as first recorded. */
 int store_change_authorize(struct store *s, const char *change_uuid, const char *record_uuid,
 			   const char *evidence_json);
+/* ---- alerts (alert/ owns their meaning) ---- */
+
+struct store_alert {
+	int64_t id;
+	char uuid[37];
+	int64_t host_id;
+	char *category, *severity, *state, *group_key, *title;
+	int64_t generated_ns, deadline_ns;
+	int64_t acknowledged_ns, responded_ns, determined_ns, closed_ns, breached_ns; /* 0: not */
+	int64_t escalated;	/* bit i: escalation point i has fired */
+	char *determination;	/* NULL until determined */
+	int64_t actor_auid;	/* the login uid of the change's actor; -1: unknown */
+	bool control_test;
+	char *incident;		/* JSON object, NULL when none */
+	char *detail;		/* JSON object */
+};
+void store_alert_release(struct store_alert *a);
+/* Adds an alert (a->uuid made when empty), inside the open transaction. */
+int store_alert_add(struct store *s, struct store_alert *a, int64_t *ret_id);
+/* Writes every mutable column of alert a->id, inside the open transaction. */
+int store_alert_update(struct store *s, const struct store_alert *a);
+/* By uuid, or by a unique prefix of at least 8 characters: 1 found, 0 none, -ENOTUNIQ. */
+int store_alert_get(struct store *s, const char *id, struct store_alert *ret);
+/* The host's alerts, oldest first (open_only: not closed). */
+int store_alert_each(struct store *s, int64_t host, bool open_only,
+		     int (*fn)(void *ud, const struct store_alert *a), void *ud);
+/* The newest alert of category and group_key generated at or after since_ns that is not
+ * closed: 1 found, 0 none. */
+int store_alert_find_group(struct store *s, int64_t host, const char *category,
+			   const char *group_key, int64_t since_ns, struct store_alert *ret);
+/* What is behind an alert: kind "change" or "gap" (ref: its uuid), "record" (its id). */
+int store_alert_item_add(struct store *s, int64_t alert_id, const char *kind, const char *ref,
+			 int64_t time_ns);
+int store_alert_item_each(struct store *s, int64_t alert_id,
+			  int (*fn)(void *ud, const char *kind, const char *ref, int64_t time_ns),
+			  void *ud);
+/* Every action on an alert, as for records (revision unused). */
+int store_alert_event_add(struct store *s, int64_t alert_id, const struct store_record_event *e);
+int store_alert_event_each(struct store *s, int64_t alert_id,
+			   int (*fn)(void *ud, const struct store_record_event *e), void *ud);
+/* The change of a uuid (row valid during the call): 1 found, 0 none. */
+int store_change_get(struct store *s, const char *uuid,
+		     int (*fn)(void *ud, const struct store_change_row *c), void *ud);
+
 /* The changes a record authorized on host, in order. */
 int store_changes_by_record(struct store *s, int64_t host, const char *record_uuid,
 			    int (*fn)(void *ud, const struct store_change_row *c), void *ud);

@@ -340,3 +340,15 @@ PY
 	done
 	fail "no change of $1 was recorded"
 }
+
+# signnote_build: builds tests/interop/signnote (an independent signed-note
+# implementation) into $SN, or skips the test when Go or golang.org/x/mod is missing.
+signnote_build() {
+	local src
+	command -v go > /dev/null || skip "no go compiler"
+	[ -d /usr/share/gocode/src/golang.org/x/mod ] || skip "golang.org/x/mod is not installed"
+	src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/tests/interop/signnote/signnote.go"
+	SN="$T/signnote"
+	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$T/gocache" GOFLAGS= \
+		go build -o "$SN" "$src" > "$T/gobuild" 2>&1 || { cat "$T/gobuild"; fail "cannot build $src"; }
+}

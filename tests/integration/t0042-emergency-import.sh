@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (useradd, login uid)"
+signnote_build
 ADM=$(mkuser vt42adm)
 CAROL=$(mkuser vt42carol)
 ALICE=$(mkuser vt42alice)
@@ -14,7 +15,9 @@ D=$T/tree
 mkdir -p "$D/etc/ocsp"
 echo one > "$D/etc/hsm.conf"
 rules "$D/**"
-printf '[change]\nemergency_deadline = 3\n' > "$T/vigil.conf"
+"$SN" key servicenow "$T/sn.skey" "$T/sn.vkey" || fail "key"
+printf '[change]\nemergency_deadline = 3\nimport_keys = %s\n' "$T/sn.vkey" > "$T/vigil.conf"
+signed() { "$SN" sign "$T/sn.skey" < "$1" > "$1.note" || fail "sign $1"; }
 v init -q; expect_rc 0
 as_user 0 account add admin --unix-user vt42adm --role administrator; expect_rc 0
 for a in "carol vt42carol requester" "alice vt42alice implementer" "bob vt42bob approver" \
@@ -100,9 +103,12 @@ cat > "$T/import.json" <<EOT
    "approvals": [{"account": "bob", "role": "approver", "time": "$(iso_at -120)"}]}
 ]
 EOT
-as_user "$CAROL" change import "$T/import.json"; expect_rc 20
+signed "$T/import.json"
+as_user "$CAROL" change import "$T/import.json.note"; expect_rc 20
 err_has "lacks the administrator role"
 as_user "$ADM" change import "$T/import.json"; expect_rc 20
+err_has "is not a note signed by a key of"
+as_user "$ADM" change import "$T/import.json.note"; expect_rc 20
 err_has "CHG0030002 rejected: approval by the requester 'carol'"
 err_has "CHG0030003 rejected: approval by implementer 'alice'"
 err_has "CHG0030004 rejected: state 'approved' needs 2 approval\\(s\\), the record has 1"
@@ -115,7 +121,9 @@ as_login "$ALICE" sh -c "echo key > '$D/etc/ocsp/responder.key'"
 v check; expect_rc 0
 out_has "responder.key +\\(authorized by CHG0030001\\)"
 # upsert: the same revision is unchanged, an older one refused, a newer one updates
-as_user "$ADM" change import - < <(py -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[0]))' "$T/import.json")
+py -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[0]))' "$T/import.json" > "$T/one.json"
+signed "$T/one.json"
+as_user "$ADM" change import - < "$T/one.json.note"
 expect_rc 0
 err_has "1 record\\(s\\): 0 new, 0 updated, 1 unchanged, 0 rejected"
 py - "$T/import.json" > "$T/rev2.json" <<'PY'
@@ -124,7 +132,8 @@ r = json.load(open(sys.argv[1]))[0]
 r["revision"] = 2; r["state"] = "closed"; r["title"] = "Rotate OCSP responder key (done)"
 print(json.dumps(r))
 PY
-as_user "$ADM" change import "$T/rev2.json"; expect_rc 0
+signed "$T/rev2.json"
+as_user "$ADM" change import "$T/rev2.json.note"; expect_rc 0
 err_has "0 new, 1 updated"
 py - "$T/import.json" > "$T/rev1b.json" <<'PY'
 import json, sys
@@ -132,15 +141,18 @@ r = json.load(open(sys.argv[1]))[0]
 r["title"] = "rewritten history"
 print(json.dumps(r))
 PY
-as_user "$ADM" change import "$T/rev1b.json"; expect_rc 20
+signed "$T/rev1b.json"
+as_user "$ADM" change import "$T/rev1b.json.note"; expect_rc 20
 err_has "revision 1 is not newer than the stored revision 2"
 # malformed documents name the place
 printf '{"source": "jira", "id": "OPS-1", "revision": 1,\n "state": "bogus"}\n' > "$T/bad.json"
-as_user "$ADM" change import "$T/bad.json"; expect_rc 20
-err_has "bad.json:2:11: 'state': unknown state 'bogus'"
-printf '{"source": "jira", "id": "OPS-1",,}' > "$T/bad2.json"
-as_user "$ADM" change import "$T/bad2.json"; expect_rc 15
-err_has "bad2.json:1:34: expected a string key"
+signed "$T/bad.json"
+as_user "$ADM" change import "$T/bad.json.note"; expect_rc 20
+err_has "bad.json.note:2:11: 'state': unknown state 'bogus'"
+printf '{"source": "jira", "id": "OPS-1",,}\n' > "$T/bad2.json"
+signed "$T/bad2.json"
+as_user "$ADM" change import "$T/bad2.json.note"; expect_rc 15
+err_has "bad2.json.note:1:34: expected a string key"
 as_user "$CAROL" change list; expect_rc 0
 out_has "CHG0030001 +servicenow +normal +closed +2"
 out_lacks "CHG0030002"

@@ -7,12 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (useradd, login uid)"
-command -v go > /dev/null || skip "no go compiler"
-[ -d /usr/share/gocode/src/golang.org/x/mod ] || skip "golang.org/x/mod is not installed"
-src="$(cd "$(dirname "$0")/../.." && pwd)/tests/interop/signnote/signnote.go"
-SN="$T/signnote"
-GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$T/gocache" GOFLAGS= \
-	go build -o "$SN" "$src" > "$T/gobuild" 2>&1 || { cat "$T/gobuild"; fail "cannot build $src"; }
+signnote_build
 ADM=$(mkuser vt45adm)
 CAROL=$(mkuser vt45carol)
 BOB=$(mkuser vt45bob)

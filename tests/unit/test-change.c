@@ -357,7 +357,7 @@ static const char full_new[] =
 	"  \"expected\": \"two files\",\n"
 	"  \"window\": {\"start\": \"2027-01-15T11:00:00Z\", \"end\": \"2027-01-15T13:00:00Z\"},\n"
 	"  \"implementers\": [\"alice\", \"bob\"],\n"
-	"  \"approvers\": {\"count\": 2, \"role\": \"reviewer\"},\n"
+	"  \"approvers\": {\"count\": 2, \"role\": \"administrator\"},\n"
 	"  \"scope\": {\n"
 	"    \"hosts\": [\"web1\"],\n"
 	"    \"paths\": [\"/etc/ssl/app.pem\", \"/etc/ssl/**\"],\n"
@@ -385,7 +385,7 @@ static void test_parse_full_record(void **state)
 	assert_int_equal(d.implementers.n, 2);
 	assert_string_equal(d.implementers.v[1], "bob");
 	assert_int_equal(d.approvals_needed, 2);
-	assert_int_equal(d.approver_role, ROLE_REVIEWER);
+	assert_int_equal(d.approver_role, ROLE_ADMINISTRATOR);
 	assert_int_equal(d.paths.n, 2);
 	assert_string_equal(d.paths.v[1], "/etc/ssl/**");
 	assert_true(cr_list_has(&d.hosts, "web1"));
@@ -623,7 +623,10 @@ static const struct bad_case bad_cases[] = {
 	{ CR_PARSE_NEW, "{\"title\": \"x\",\n \"approvers\": {\"count\": \"2\"}}", "\"2\"}",
 	  "'approvers.count' must be a whole number from 1 to 10" },
 	{ CR_PARSE_NEW, "{\"title\": \"x\",\n \"approvers\": {\"role\": \"boss\"}}", "\"boss\"",
-	  "'approvers.role' must be a role name" },
+	  "'approvers.role' must be approver or administrator" },
+	/* CHG-03: a role that does not approve cannot be asked to */
+	{ CR_PARSE_NEW, "{\"title\": \"x\",\n \"approvers\": {\"role\": \"requester\"}}",
+	  "\"requester\"", "'approvers.role' must be approver or administrator" },
 	{ CR_PARSE_NEW, "{\"title\": \"x\",\n \"approvers\": {\"quorum\": 2}}", "2}",
 	  "unknown field 'approvers.quorum'" },
 	/* standing authorizations */
@@ -1679,6 +1682,17 @@ static int64_t add_record(struct fx *f, const char *ext_id, const char *state, i
 	rec.created_ns = updated;
 	rec.updated_ns = updated;
 	assert_int_equal(store_record_add(f->s, &rec, "alice", &id), 0);
+	{
+		/* the history that put it there: an approval for the states after one */
+		bool passed = strcmp(state, "draft") && strcmp(state, "submitted") &&
+			      strcmp(state, "rejected") && strcmp(state, "cancelled");
+		struct store_record_event e = { .time_ns = updated, .action = "approve",
+						.from_state = "submitted", .to_state = "approved",
+						.account = "bob", .roles = "approver", .revision = 1 };
+
+		if (passed)
+			assert_int_equal(store_record_event_add(f->s, id, &e), 0);
+	}
 	if (uuid_out)
 		memcpy(uuid_out, rec.uuid, UUID_STR_LEN);
 	buf_release(&j);

@@ -1,0 +1,959 @@
+/*
+ * Alert channels: reading a [channel.NAME] section into a struct channel, handing one
+ * delivery to the code of its type (alert/chan-*.c), and what those share: the wording
+ * of a result's detail line, a runner for child processes (exec, sendmail) with a
+ * deadline and a capped capture, and libcurl set-up (e-mail, webhook, pagerduty).
+ *
+ * Everything a channel is told at configuration time is checked here, so a delivery
+ * never meets a setting it cannot use; what the peer answers is only ever worded into
+ * the fixed-size detail, never kept.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "alert/channel-int.h"
+#include "base/base64.h"
+#include "base/parse.h"
+#include "base/timeutil.h"
+#include "base/banned.h"
+
+#define TIMEOUT_DEFAULT 10
+#define TIMEOUT_MAX 300
+#define VALUE_MAX 4096
+#define KILL_GRACE_NS (1000LL * 1000 * 1000)
+#define PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
+
+static const char *const type_names[CHANNEL_TYPE__COUNT] = {
+	[CHANNEL_SYSLOG] = "syslog",	   [CHANNEL_EMAIL] = "email",
+	[CHANNEL_WEBHOOK] = "webhook",	   [CHANNEL_PAGERDUTY] = "pagerduty",
+	[CHANNEL_EXEC] = "exec",
+};
+
+const char *channel_type_name(enum channel_type t)
+{
+	if ((unsigned)t >= CHANNEL_TYPE__COUNT)
+		return NULL;
+	return type_names[t];
+}
+
+int channel_type_parse(const char *s, enum channel_type *ret)
+{
+	for (unsigned i = 0; i < CHANNEL_TYPE__COUNT; i++)
+		if (s && strcmp(s, type_names[i]) == 0) {
+			*ret = (enum channel_type)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* ---- configuration ---- */
+
+enum key_id {
+	K_TIMEOUT,
+	K_TARGET,
+	K_SOCKET,
+	K_URL,
+	K_FROM,
+	K_TO,
+	K_STARTTLS,
+	K_USERNAME,
+	K_PASSWORD,
+	K_CA_FILE,
+	K_SENDMAIL,
+	K_SECRET,
+	K_FORMAT,
+	K_ROUTING_KEY,
+	K_COMMAND,
+	K__COUNT,
+};
+
+#define T(t) (1u << (t))
+static const struct {
+	const char *name;
+	unsigned types;
+} keys[K__COUNT] = {
+	[K_TIMEOUT] = { "timeout", ~0u },
+	[K_TARGET] = { "target", T(CHANNEL_SYSLOG) },
+	[K_SOCKET] = { "socket", T(CHANNEL_SYSLOG) },
+	[K_URL] = { "url", T(CHANNEL_EMAIL) | T(CHANNEL_WEBHOOK) | T(CHANNEL_PAGERDUTY) },
+	[K_FROM] = { "from", T(CHANNEL_EMAIL) },
+	[K_TO] = { "to", T(CHANNEL_EMAIL) },
+	[K_STARTTLS] = { "starttls", T(CHANNEL_EMAIL) },
+	[K_USERNAME] = { "username", T(CHANNEL_EMAIL) },
+	[K_PASSWORD] = { "password", T(CHANNEL_EMAIL) },
+	[K_CA_FILE] = { "ca_file", T(CHANNEL_SYSLOG) | T(CHANNEL_EMAIL) | T(CHANNEL_WEBHOOK) |
+					   T(CHANNEL_PAGERDUTY) },
+	[K_SENDMAIL] = { "sendmail", T(CHANNEL_EMAIL) },
+	[K_SECRET] = { "secret", T(CHANNEL_WEBHOOK) },
+	[K_FORMAT] = { "format", T(CHANNEL_WEBHOOK) },
+	[K_ROUTING_KEY] = { "routing_key", T(CHANNEL_PAGERDUTY) },
+	[K_COMMAND] = { "command", T(CHANNEL_EXEC) },
+};
+#undef T
+
+static void secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void settings_release(struct channel *ch)
+{
+	free(ch->target);
+	free(ch->socket_path);
+	free(ch->url);
+	free(ch->from);
+	free(ch->to);
+	free(ch->username);
+	secret_free(ch->password);
+	free(ch->ca_file);
+	free(ch->sendmail);
+	secret_free(ch->secret);
+	free(ch->format);
+	secret_free(ch->routing_key);
+	if (ch->argv)
+		for (char **a = ch->argv; *a; a++)
+			free(*a);
+	free(ch->argv);
+	ch->target = ch->socket_path = ch->url = ch->from = ch->to = NULL;
+	ch->username = ch->password = ch->ca_file = ch->sendmail = ch->secret = NULL;
+	ch->format = ch->routing_key = NULL;
+	ch->argv = NULL;
+	ch->starttls = false;
+	ch->timeout_s = 0;
+}
+
+void channel_release(struct channel *ch)
+{
+	if (!ch)
+		return;
+	settings_release(ch);
+	free(ch->name);
+	free(ch->file);
+	ch->name = ch->file = NULL;
+}
+
+/* Where a problem of this section is: the key's line, or the section's. */
+struct cfg {
+	struct channel *ch;
+	struct vg_error *err;
+};
+
+static int cfg_fail(const struct cfg *c, unsigned line, const char *fmt, ...) _printf_(3, 4);
+static int cfg_fail(const struct cfg *c, unsigned line, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return vg_error_set(c->err, -EINVAL, c->ch->file ? c->ch->file : "", line, 0,
+			    "channel '%s': %s", c->ch->name ? c->ch->name : "", msg);
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" with a non-empty host and a port 1..65535. */
+static bool host_port_ok(const char *s)
+{
+	const char *colon;
+	uint64_t port;
+
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb == s + 1 || rb[1] != ':')
+			return false;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || colon == s || memchr(s, ':', (size_t)(colon - s)))
+			return false;
+	}
+	for (const char *p = s; p < colon; p++)
+		if (*p == '/' || *p == '@' || *p == ' ')
+			return false;
+	return parse_uint_range(colon + 1, 1, 65535, &port) == 0;
+}
+
+/* scheme://HOST[:PORT][/PATH]: the part after the scheme has a host. */
+static bool url_ok(const char *url, const char *const *schemes)
+{
+	for (; *schemes; schemes++) {
+		size_t n = strlen(*schemes);
+
+		if (strncmp(url, *schemes, n) == 0 && strncmp(url + n, "://", 3) == 0) {
+			const char *h = url + n + 3;
+
+			return *h && *h != '/' && *h != ':' && !strpbrk(h, " \"<>\\^`{|}");
+		}
+	}
+	return false;
+}
+
+static int split_command(const struct cfg *c, unsigned line, const char *cmd)
+{
+	_cleanup_free_ char **argv = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	argv = calloc(CHAN_ARGV_MAX + 1, sizeof(*argv));
+	if (!argv)
+		return -ENOMEM;
+	for (const char *p = cmd; *p;) {
+		size_t l;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		l = strcspn(p, " \t");
+		if (n == CHAN_ARGV_MAX) {
+			r = cfg_fail(c, line, "key 'command': more than %d words", CHAN_ARGV_MAX);
+			goto fail;
+		}
+		argv[n] = strndup(p, l);
+		if (!argv[n]) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		n++;
+		p += l;
+	}
+	if (n == 0) {
+		r = cfg_fail(c, line, "key 'command' is empty");
+		goto fail;
+	}
+	if (argv[0][0] != '/') {
+		r = cfg_fail(c, line, "key 'command': '%s' is not an absolute path", argv[0]);
+		goto fail;
+	}
+	c->ch->argv = TAKE_PTR(argv);
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	return r;
+}
+
+/* Addresses of "to": comma-separated, each with an '@'. */
+static int check_to(const struct cfg *c, unsigned line, const char *to)
+{
+	size_t n = 0;
+
+	for (const char *p = to;; p++) {
+		size_t l = strcspn(p, ",");
+		const char *at = memchr(p, '@', l);
+
+		while (l && (*p == ' ' || *p == '\t')) {
+			p++;
+			l--;
+		}
+		while (l && (p[l - 1] == ' ' || p[l - 1] == '\t'))
+			l--;
+		if (l == 0 || !at)
+			return cfg_fail(c, line, "key 'to': '%s' is not a list of addresses", to);
+		if (++n > CHAN_RCPT_MAX)
+			return cfg_fail(c, line, "key 'to': more than %d addresses",
+					CHAN_RCPT_MAX);
+		p += strcspn(p, ",");
+		if (!*p)
+			break;
+	}
+	return 0;
+}
+
+static int check_secret(const struct cfg *c, unsigned line, const char *s)
+{
+	uint8_t key[128];
+	int n;
+
+	if (!has_prefix(s, "whsec_"))
+		return cfg_fail(c, line, "key 'secret' does not start with 'whsec_'");
+	n = base64_decode(s + 6, strlen(s + 6), key, sizeof(key));
+	explicit_bzero(key, sizeof(key));
+	if (n < 0 || n < 24 || n > 64)
+		return cfg_fail(c, line,
+				"key 'secret': not base64 of 24 to 64 bytes after 'whsec_'");
+	return 0;
+}
+
+int channel_configure(struct channel *ch, const struct channel_kv *kv, size_t n,
+		      struct vg_error *err)
+{
+	static const char *const smtp_schemes[] = { "smtp", "smtps", NULL };
+	static const char *const http_schemes[] = { "http", "https", NULL };
+	struct cfg c = { ch, err };
+	const struct channel_kv *seen[K__COUNT] = { 0 };
+	char **slot[K__COUNT] = {
+		[K_TARGET] = &ch->target,     [K_SOCKET] = &ch->socket_path,
+		[K_URL] = &ch->url,	      [K_FROM] = &ch->from,
+		[K_TO] = &ch->to,	      [K_USERNAME] = &ch->username,
+		[K_PASSWORD] = &ch->password, [K_CA_FILE] = &ch->ca_file,
+		[K_SENDMAIL] = &ch->sendmail, [K_SECRET] = &ch->secret,
+		[K_FORMAT] = &ch->format,     [K_ROUTING_KEY] = &ch->routing_key,
+	};
+	unsigned tbit;
+	uint64_t v;
+	int r = 0;
+
+	if ((unsigned)ch->type >= CHANNEL_TYPE__COUNT)
+		return vg_error_set(err, -EINVAL, ch->file ? ch->file : "", ch->line, 0,
+				    "channel '%s': unknown type", ch->name ? ch->name : "");
+	tbit = 1u << ch->type;
+	settings_release(ch);
+	ch->timeout_s = TIMEOUT_DEFAULT;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned k;
+
+		for (k = 0; k < K__COUNT; k++)
+			if (strcmp(kv[i].key, keys[k].name) == 0)
+				break;
+		if (k == K__COUNT || !(keys[k].types & tbit)) {
+			r = cfg_fail(&c, kv[i].line, "unknown key '%s' for type %s", kv[i].key,
+				     type_names[ch->type]);
+			goto fail;
+		}
+		if (seen[k]) {
+			r = cfg_fail(&c, kv[i].line, "key '%s' given twice (first on line %u)",
+				     kv[i].key, seen[k]->line);
+			goto fail;
+		}
+		seen[k] = &kv[i];
+		if (strnlen(kv[i].value, VALUE_MAX + 1) > VALUE_MAX) {
+			r = cfg_fail(&c, kv[i].line, "key '%s': value longer than %d bytes",
+				     kv[i].key, VALUE_MAX);
+			goto fail;
+		}
+		for (const unsigned char *p = (const unsigned char *)kv[i].value; *p; p++)
+			if (*p < 0x20 || *p == 0x7f) {
+				r = cfg_fail(&c, kv[i].line,
+					     "key '%s': control character in the value", kv[i].key);
+				goto fail;
+			}
+		if (!kv[i].value[0]) {
+			r = cfg_fail(&c, kv[i].line, "key '%s' is empty", kv[i].key);
+			goto fail;
+		}
+		if (slot[k]) {
+			*slot[k] = strdup(kv[i].value);
+			if (!*slot[k]) {
+				r = -ENOMEM;
+				goto fail;
+			}
+		}
+	}
+
+#define LINE(k) (seen[k] ? seen[k]->line : ch->line)
+	if (seen[K_TIMEOUT] &&
+	    parse_uint_range(seen[K_TIMEOUT]->value, 1, TIMEOUT_MAX, &v) < 0) {
+		r = cfg_fail(&c, LINE(K_TIMEOUT),
+			     "key 'timeout': '%s' is not a number of seconds from 1 to %d",
+			     seen[K_TIMEOUT]->value, TIMEOUT_MAX);
+		goto fail;
+	}
+	if (seen[K_TIMEOUT])
+		ch->timeout_s = (unsigned)v;
+
+	switch (ch->type) {
+	case CHANNEL_SYSLOG:
+		if (!ch->target) {
+			ch->target = strdup("local");
+			if (!ch->target) {
+				r = -ENOMEM;
+				goto fail;
+			}
+		}
+		if (strcmp(ch->target, "local") == 0) {
+			if (ch->ca_file) {
+				r = cfg_fail(&c, LINE(K_CA_FILE),
+					     "key 'ca_file' needs target = tls://HOST:PORT");
+				goto fail;
+			}
+		} else if ((has_prefix(ch->target, "tcp://") || has_prefix(ch->target, "tls://"))) {
+			if (!host_port_ok(ch->target + 6)) {
+				r = cfg_fail(&c, LINE(K_TARGET),
+					     "key 'target': '%s' is not SCHEME://HOST:PORT",
+					     ch->target);
+				goto fail;
+			}
+			if (ch->socket_path) {
+				r = cfg_fail(&c, LINE(K_SOCKET),
+					     "key 'socket' needs target = local");
+				goto fail;
+			}
+			if (ch->ca_file && has_prefix(ch->target, "tcp://")) {
+				r = cfg_fail(&c, LINE(K_CA_FILE),
+					     "key 'ca_file' needs target = tls://HOST:PORT");
+				goto fail;
+			}
+		} else {
+			r = cfg_fail(&c, LINE(K_TARGET),
+				     "key 'target': '%s' is not local, tcp://HOST:PORT or "
+				     "tls://HOST:PORT",
+				     ch->target);
+			goto fail;
+		}
+		if (ch->socket_path && ch->socket_path[0] != '/') {
+			r = cfg_fail(&c, LINE(K_SOCKET), "key 'socket': '%s' is not an absolute path",
+				     ch->socket_path);
+			goto fail;
+		}
+		break;
+	case CHANNEL_EMAIL:
+		if (!!ch->url == !!ch->sendmail) {
+			r = cfg_fail(&c, ch->url ? LINE(K_SENDMAIL) : ch->line,
+				     ch->url ? "keys 'url' and 'sendmail' exclude each other"
+					     : "missing key 'url' (or 'sendmail')");
+			goto fail;
+		}
+		if (ch->url && !url_ok(ch->url, smtp_schemes)) {
+			r = cfg_fail(&c, LINE(K_URL),
+				     "key 'url': '%s' is not smtp://HOST[:PORT] or "
+				     "smtps://HOST[:PORT]",
+				     ch->url);
+			goto fail;
+		}
+		if (ch->sendmail && ch->sendmail[0] != '/') {
+			r = cfg_fail(&c, LINE(K_SENDMAIL),
+				     "key 'sendmail': '%s' is not an absolute path", ch->sendmail);
+			goto fail;
+		}
+		if (ch->sendmail && (ch->username || ch->password || ch->ca_file || seen[K_STARTTLS])) {
+			r = cfg_fail(&c, LINE(K_SENDMAIL),
+				     "key 'sendmail' excludes username, password, ca_file and "
+				     "starttls");
+			goto fail;
+		}
+		if (seen[K_STARTTLS] && parse_bool(seen[K_STARTTLS]->value, &ch->starttls) < 0) {
+			r = cfg_fail(&c, LINE(K_STARTTLS), "key 'starttls': '%s' is not yes or no",
+				     seen[K_STARTTLS]->value);
+			goto fail;
+		}
+		if (ch->starttls && ch->url && !has_prefix(ch->url, "smtp://")) {
+			r = cfg_fail(&c, LINE(K_STARTTLS), "key 'starttls' needs an smtp:// url");
+			goto fail;
+		}
+		if (!!ch->username != !!ch->password) {
+			r = cfg_fail(&c, ch->username ? LINE(K_USERNAME) : LINE(K_PASSWORD),
+				     "keys 'username' and 'password' go together");
+			goto fail;
+		}
+		if (!ch->from) {
+			r = cfg_fail(&c, ch->line, "missing key 'from'");
+			goto fail;
+		}
+		if (!strchr(ch->from, '@')) {
+			r = cfg_fail(&c, LINE(K_FROM), "key 'from': '%s' is not an address",
+				     ch->from);
+			goto fail;
+		}
+		if (!ch->to) {
+			r = cfg_fail(&c, ch->line, "missing key 'to'");
+			goto fail;
+		}
+		r = check_to(&c, LINE(K_TO), ch->to);
+		if (r < 0)
+			goto fail;
+		break;
+	case CHANNEL_WEBHOOK:
+		if (!ch->url) {
+			r = cfg_fail(&c, ch->line, "missing key 'url'");
+			goto fail;
+		}
+		if (!url_ok(ch->url, http_schemes)) {
+			r = cfg_fail(&c, LINE(K_URL), "key 'url': '%s' is not an http:// or https:// url",
+				     ch->url);
+			goto fail;
+		}
+		if (ch->secret) {
+			r = check_secret(&c, LINE(K_SECRET), ch->secret);
+			if (r < 0)
+				goto fail;
+		}
+		if (!ch->format) {
+			ch->format = strdup("json");
+			if (!ch->format) {
+				r = -ENOMEM;
+				goto fail;
+			}
+		}
+		if (strcmp(ch->format, "json") != 0 && strcmp(ch->format, "slack") != 0 &&
+		    strcmp(ch->format, "mattermost") != 0 && strcmp(ch->format, "teams") != 0) {
+			r = cfg_fail(&c, LINE(K_FORMAT),
+				     "key 'format': '%s' is not json, slack, mattermost or teams",
+				     ch->format);
+			goto fail;
+		}
+		break;
+	case CHANNEL_PAGERDUTY:
+		if (!ch->url) {
+			ch->url = strdup(PAGERDUTY_URL);
+			if (!ch->url) {
+				r = -ENOMEM;
+				goto fail;
+			}
+		}
+		if (!url_ok(ch->url, http_schemes)) {
+			r = cfg_fail(&c, LINE(K_URL), "key 'url': '%s' is not an http:// or https:// url",
+				     ch->url);
+			goto fail;
+		}
+		if (!ch->routing_key) {
+			r = cfg_fail(&c, ch->line, "missing key 'routing_key'");
+			goto fail;
+		}
+		break;
+	case CHANNEL_EXEC:
+		if (!seen[K_COMMAND]) {
+			r = cfg_fail(&c, ch->line, "missing key 'command'");
+			goto fail;
+		}
+		r = split_command(&c, LINE(K_COMMAND), seen[K_COMMAND]->value);
+		if (r < 0)
+			goto fail;
+		break;
+	default:
+		break;
+	}
+#undef LINE
+	return 0;
+fail:
+	settings_release(ch);
+	return r;
+}
+
+/* ---- delivery ---- */
+
+int channel_deliver(const struct channel *ch, const struct channel_message *m,
+		    struct channel_result *res)
+{
+	static int (*const fns[CHANNEL_TYPE__COUNT])(const struct channel *,
+						     const struct channel_message *,
+						     struct channel_result *) = {
+		[CHANNEL_SYSLOG] = chan_syslog_deliver,
+		[CHANNEL_EMAIL] = chan_email_deliver,
+		[CHANNEL_WEBHOOK] = chan_webhook_deliver,
+		[CHANNEL_PAGERDUTY] = chan_pagerduty_deliver,
+		[CHANNEL_EXEC] = chan_exec_deliver,
+	};
+
+	memset(res, 0, sizeof(*res));
+	if ((unsigned)ch->type >= CHANNEL_TYPE__COUNT || !m->alert_id || !m->message_id ||
+	    !m->event || !m->subject)
+		return -EINVAL;
+	return fns[ch->type](ch, m, res);
+}
+
+/* Control characters become spaces; a UTF-8 sequence cut at the end is dropped. */
+static void one_line(char *s, size_t len)
+{
+	size_t i = len, lead;
+
+	for (size_t j = 0; j < len; j++)
+		if ((unsigned char)s[j] < 0x20 || s[j] == 0x7f)
+			s[j] = ' ';
+	/* back up over continuation bytes to the last lead byte and check it is whole */
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0 || (unsigned char)s[i - 1] < 0x80)
+		return;
+	lead = (unsigned char)s[i - 1];
+	if ((lead >= 0xf0 && len - (i - 1) < 4) || (lead >= 0xe0 && len - (i - 1) < 3) ||
+	    (lead >= 0xc0 && len - (i - 1) < 2))
+		s[i - 1] = '\0';
+}
+
+void chan_detail(struct channel_result *res, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		res->detail[0] = '\0';
+	one_line(res->detail, strlen(res->detail));
+}
+
+const char *chan_strerror(int errnum, char *out, size_t size)
+{
+	char tmp[128];
+	const char *s = strerror_r(errnum, tmp, sizeof(tmp));
+
+	snprintf(out, size, "%s", s);
+	/* "Connection refused" -> "connection refused", but "TLS ..." stays */
+	if (isupper((unsigned char)out[0]) && !isupper((unsigned char)out[1]))
+		out[0] = (char)tolower((unsigned char)out[0]);
+	return out;
+}
+
+void chan_detail_errno(struct channel_result *res, const char *peer, int errnum)
+{
+	char why[128];
+
+	chan_detail(res, "%s: %s", peer, chan_strerror(errnum, why, sizeof(why)));
+}
+
+void chan_peer(const char *url, char *out, size_t size)
+{
+	const char *sep = strstr(url, "://");
+	const char *auth, *auth_end, *at, *path, *path_end, *seg2;
+	unsigned segs = 0;
+
+	if (!sep) {
+		snprintf(out, size, "%s", url);
+		return;
+	}
+	auth = sep + 3;
+	auth_end = auth + strcspn(auth, "/?#");
+	at = memrchr(auth, '@', (size_t)(auth_end - auth));
+	path = auth_end;
+	path_end = path + strcspn(path, "?#");
+	seg2 = NULL;
+	for (const char *p = path; p < path_end; p++)
+		if (*p == '/' && p + 1 < path_end && ++segs == 2)
+			seg2 = p;
+	if (at)
+		auth = at + 1;
+	if (segs >= 3)
+		snprintf(out, size, "%.*s%.*s%.*s/...", (int)(sep + 3 - url), url,
+			 (int)(auth_end - auth), auth, (int)(seg2 - path), path);
+	else
+		snprintf(out, size, "%.*s%.*s%.*s", (int)(sep + 3 - url), url,
+			 (int)(auth_end - auth), auth, (int)(path_end - path), path);
+}
+
+int chan_subject(struct buf *out, const struct channel_message *m)
+{
+	int r = 0;
+
+	if (m->control_test)
+		r = buf_puts(out, "[CONTROL TEST] ");
+	if (r == 0)
+		r = buf_puts(out, m->subject);
+	return r;
+}
+
+const char *chan_host(const struct channel_message *m, const char *fallback)
+{
+	const char *h = m->host;
+	size_t n;
+
+	if (!h)
+		return fallback;
+	n = strlen(h);
+	if (n == 0 || n > 255 || h[0] == '.' || h[0] == '-')
+		return fallback;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
+			return fallback;
+	return h;
+}
+
+/* ---- child processes ---- */
+
+void chan_run_release(struct chan_run *r)
+{
+	free(r->output);
+	memset(r, 0, sizeof(*r));
+}
+
+void chan_run_first_line(const struct chan_run *r, char *out, size_t size)
+{
+	const char *p = r->output ? r->output : "";
+	size_t k = 0;
+
+	while (*p == '\n' || *p == '\r' || *p == ' ')
+		p++;
+	for (; *p && *p != '\n' && k + 1 < size; p++)
+		if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+			out[k++] = *p;
+	out[k] = '\0';
+	one_line(out, k);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Waits for pid until the monotonic deadline: 1 when reaped (*ret_status set), 0 when
+ * still running, or a negative errno (-ECHILD where SIGCHLD is ignored: no status to
+ * trust, so no exit 0 is made up). */
+static int reap_until(pid_t pid, int64_t deadline, int *ret_status)
+{
+	for (;;) {
+		int st;
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		if (w == pid) {
+			*ret_status = st;
+			return 1;
+		}
+		if (w < 0 && errno != EINTR)
+			return neg_errno();
+		if (clock_monotonic_ns() >= deadline)
+			return 0;
+		sleep_ms(10);
+	}
+}
+
+/* Reads what the child wrote; the first CHAN_CAPTURE_MAX bytes are kept. */
+static int capture(int *fd, struct buf *cap)
+{
+	char tmp[8192];
+	ssize_t k = read(*fd, tmp, sizeof(tmp));
+
+	if (k < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : neg_errno();
+	if (k == 0) {
+		close(*fd);
+		*fd = -1;
+		return 0;
+	}
+	if (cap->len < cap->max) {
+		size_t room = cap->max - cap->len;
+
+		return buf_append(cap, tmp, (size_t)k < room ? (size_t)k : room);
+	}
+	return 0;
+}
+
+/* Writes the next piece of the child's stdin, closing it at the end or when the child
+ * stopped reading (not an error of ours: the exit status tells). */
+static void feed(int *fd, const void *in, size_t in_len, size_t *off)
+{
+	size_t chunk = in_len - *off < 65536 ? in_len - *off : 65536;
+	ssize_t k = send(*fd, (const char *)in + *off, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (k > 0)
+		*off += (size_t)k;
+	if ((k < 0 && errno != EINTR && errno != EAGAIN) || *off == in_len) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+int chan_run(char *const argv[], char *const envp[], const void *in, size_t in_len,
+	     unsigned timeout_s, struct chan_run *ret)
+{
+	static const int defaults[] = { SIGPIPE, SIGTERM, SIGINT,  SIGHUP,
+					SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD };
+	int in_sp[2] = { -1, -1 }, out_p[2] = { -1, -1 };
+	_cleanup_close_ int child_in = -1;
+	_cleanup_close_ int child_out = -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	bool fa_init = false, attr_init = false, exited = false, timed_out = false;
+	sigset_t none, dfl;
+	struct buf cap;
+	size_t in_off = 0;
+	int64_t deadline;
+	pid_t pid = -1;
+	int r, wst = 0;
+
+	buf_init(&cap, CHAN_CAPTURE_MAX);
+	/* a socket for stdin, so that a child that exits without reading it gives EPIPE
+	 * through MSG_NOSIGNAL instead of SIGPIPE in this process */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_sp) < 0 ||
+	    pipe2(out_p, O_CLOEXEC) < 0) {
+		r = neg_errno();
+		goto out;
+	}
+	/* above 2 first, so that the dup2s below really duplicate and clear FD_CLOEXEC */
+	child_in = fcntl(in_sp[1], F_DUPFD_CLOEXEC, 10);
+	child_out = fcntl(out_p[1], F_DUPFD_CLOEXEC, 10);
+	if (child_in < 0 || child_out < 0) {
+		r = neg_errno();
+		goto out;
+	}
+	close(in_sp[1]);
+	close(out_p[1]);
+	in_sp[1] = out_p[1] = -1;
+
+	r = -posix_spawn_file_actions_init(&fa);
+	if (r < 0)
+		goto out;
+	fa_init = true;
+	r = -posix_spawn_file_actions_adddup2(&fa, child_in, 0);
+	if (r == 0)
+		r = -posix_spawn_file_actions_adddup2(&fa, child_out, 1);
+	if (r == 0)
+		r = -posix_spawn_file_actions_adddup2(&fa, child_out, 2);
+	if (r < 0)
+		goto out;
+	r = -posix_spawnattr_init(&attr);
+	if (r < 0)
+		goto out;
+	attr_init = true;
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		sigaddset(&dfl, defaults[i]);
+	/* its own process group, so a timeout reaches whatever the command started */
+	r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						     POSIX_SPAWN_SETSIGDEF);
+	if (r == 0)
+		r = -posix_spawnattr_setpgroup(&attr, 0);
+	if (r == 0)
+		r = -posix_spawnattr_setsigmask(&attr, &none);
+	if (r == 0)
+		r = -posix_spawnattr_setsigdefault(&attr, &dfl);
+	if (r < 0)
+		goto out;
+	r = -posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
+	if (r < 0) {
+		pid = -1;
+		goto out;
+	}
+	close(child_in);
+	close(child_out);
+	child_in = child_out = -1;
+	if (in_len == 0) {
+		close(in_sp[0]);
+		in_sp[0] = -1;
+	}
+
+	deadline = clock_monotonic_ns() + (int64_t)timeout_s * 1000000000;
+	while (!exited) {
+		struct pollfd pfd[2];
+		int64_t left = deadline - clock_monotonic_ns();
+		nfds_t np = 0;
+		int pr;
+
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (out_p[0] < 0 && in_sp[0] < 0) {
+			r = reap_until(pid, deadline, &wst);
+			if (r < 0) {
+				pid = -1;
+				goto out;
+			}
+			exited = r > 0;
+			timed_out = !exited;
+			break;
+		}
+		if (out_p[0] >= 0)
+			pfd[np++] = (struct pollfd){ .fd = out_p[0], .events = POLLIN };
+		if (in_sp[0] >= 0)
+			pfd[np++] = (struct pollfd){ .fd = in_sp[0], .events = POLLOUT };
+		pr = poll(pfd, np, (int)(left / 1000000) + 1);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0) {
+			r = neg_errno();
+			goto out;
+		}
+		for (nfds_t j = 0; j < np; j++) {
+			if (!pfd[j].revents)
+				continue;
+			if (pfd[j].fd == out_p[0]) {
+				r = capture(&out_p[0], &cap);
+				if (r < 0)
+					goto out;
+			} else if (pfd[j].fd == in_sp[0]) {
+				feed(&in_sp[0], in, in_len, &in_off);
+			}
+		}
+	}
+	if (timed_out) {
+		kill(-pid, SIGTERM);
+		if (reap_until(pid, clock_monotonic_ns() + KILL_GRACE_NS, &wst) == 0) {
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+				;
+		}
+		/* stragglers of the group that outlived the leader */
+		kill(-pid, SIGKILL);
+	}
+	pid = -1;
+	if (!cap.data) {
+		r = buf_puts(&cap, "");
+		if (r < 0)
+			goto out;
+	}
+	ret->wait_status = wst;
+	ret->timed_out = timed_out;
+	r = buf_detach(&cap, &ret->output, &ret->output_len);
+out:
+	if (pid > 0) {
+		kill(-pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (fa_init)
+		posix_spawn_file_actions_destroy(&fa);
+	if (attr_init)
+		posix_spawnattr_destroy(&attr);
+	for (int i = 0; i < 2; i++) {
+		if (in_sp[i] >= 0)
+			close(in_sp[i]);
+		if (out_p[i] >= 0)
+			close(out_p[i]);
+	}
+	buf_release(&cap);
+	return r;
+}
+
+/* ---- libcurl ---- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_code;
+
+static void curl_init_once(void)
+{
+	curl_init_code = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int chan_curl_init(void)
+{
+	pthread_once(&curl_once, curl_init_once);
+	return curl_init_code == CURLE_OK ? 0 : -ENOMEM;
+}
+
+void chan_curl_fail(struct channel_result *res, const struct chan_curl_failure *f)
+{
+	char why[256];
+
+	if (f->code == CURLE_OPERATION_TIMEDOUT)
+		snprintf(why, sizeof(why), "timed out");
+	else if (f->os_errno > 0 && (f->code == CURLE_COULDNT_CONNECT ||
+				     f->code == CURLE_SEND_ERROR || f->code == CURLE_RECV_ERROR))
+		chan_strerror((int)f->os_errno, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s",
+			 f->errbuf && f->errbuf[0] ? f->errbuf
+						   : curl_easy_strerror((CURLcode)f->code));
+	if (isupper((unsigned char)why[0]) && !isupper((unsigned char)why[1]))
+		why[0] = (char)tolower((unsigned char)why[0]);
+	chan_detail(res, "%s: %s", f->url, why);
+}
