@@ -64,6 +64,11 @@ as_login "$ALICE" sudo -n true 2>/dev/null && {
 	err_has "account 'alice'"
 }
 
+# once an administrator exists, a new baseline is an administrator's act
+v init --force -q; expect_rc 20
+err_has "root.*has no account"
+as_user "$ADM" init --force -q; expect_rc 0
+
 # every action is in the journal with who did it
 v --json journal tail -n 50; expect_rc 0
 grep -c '"type":"account.added"' "$T/out" | grep -qx 2 || { cat "$T/out"; fail "two account.added entries expected"; }

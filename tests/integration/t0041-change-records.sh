@@ -15,6 +15,7 @@ BOB=$(mkuser vt41bob)
 DAVE=$(mkuser vt41dave)
 EVE=$(mkuser vt41eve)
 FRANK=$(mkuser vt41frank)
+GINA=$(mkuser vt41gina)
 D=$T/tree
 mkdir -p "$D/etc" "$D/srv"
 echo one > "$D/etc/app.conf"
@@ -142,6 +143,19 @@ out_has "submitted \\(revision 4\\)"
 as_user "$BOB" change approve "$AM"; expect_rc 0
 out_has "$AM: approved \\(revision 4\\)"
 as_user "$BOB" change amend "$AM" --title x; expect_rc 20
+
+# an approver does not implement what they approved; a disabled implementer is nobody's
+as_user "$ADM" account add gina --unix-user vt41gina --role approver,implementer; expect_rc 0
+as_user "$CAROL" --json change new --title "Gina's" --window-start "$(iso_at -60)" \
+	--window-end "$(iso_at 3600)" --path "$D/srv/gina"; expect_rc 0
+GI=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/out")
+as_user "$CAROL" change submit "$GI"; expect_rc 0
+as_user "$GINA" change approve "$GI"; expect_rc 0
+as_user "$GINA" change start "$GI"; expect_rc 20
+err_has "'gina' approved $GI and may not implement it"
+as_user "$CAROL" change new --title t --window-start "$(iso_at 0)" --window-end "$(iso_at 60)" \
+	--path "$D/x" --approver-role requester; expect_rc 15
+err_has "'approvers.role' must be approver or administrator"
 
 # a relaxation of separation of duties is itself a change: only an approved record
 # sets it, and every action it allowed is listed as an exception

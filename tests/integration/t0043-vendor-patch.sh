@@ -160,4 +160,13 @@ out_has "added +file +/usr/share/vigil-t43unsigned/y$"
 changes_json
 grep '"/usr/share/vigil-t43unsigned/y"' "$T/changes" | grep -q '"disposition":"unauthorized"' ||
 	fail "a package from an unsigned repository was authorized"
+
+# dropping the repositories would authorize any change in the paths: that widens it
+py - "$T/sa.json" > "$T/sa-norepo.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); del d["standing"]; print(json.dumps(d))
+PY
+as_user "$CAROL" change amend SA-T43 --file "$T/sa-norepo.json"; expect_rc 0
+out_has "widens the record \\(the authorization drops its repositories\\)"
+out_has "SA-T43: submitted"
 exit 0

@@ -58,6 +58,22 @@ rules "$D/**" "!$D/cache/**" "!$D/logs/**" "!$D/etc/**"
 v config check; expect_rc 0
 out_has "exclusion: !$D/etc/\\*\\* .* NOT APPROVED"
 
+# an emergency record nobody approved yet approves nothing, nor does a rejected record
+# that was closed
+as_user "$ADM" account grant carol --role implementer,reviewer; expect_rc 0
+as_user "$CAROL" --json change new --type emergency --title "Hide it" --justification "j" \
+	--config 'exclusion:*' --path "$T/rules.d/test.rules"; expect_rc 0
+EMX=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/out")
+as_user "$CAROL" change start "$EMX"; expect_rc 0
+as_user "$CAROL" change complete "$EMX"; expect_rc 0
+rules "$D/**" "!$D/cache/**" "!$D/logs/**" "!$D/etc/**"
+v config check; expect_rc 0
+out_has "exclusion: !$D/etc/\\*\\* .* NOT APPROVED"
+as_user "$CAROL" change close "CR-000002"; expect_rc 0
+v config check; expect_rc 0
+out_has "exclusion: !$D/etc/\\*\\* .* NOT APPROVED"
+as_user "$ADM" account revoke carol --role implementer,reviewer; expect_rc 0
+
 # a normal record approves for its window only, and only on the hosts it names
 printf '[vigil]\nhost_name = ca1\n' > "$T/vigil.conf"
 rules "$D/**" "!$D/cache/**"
@@ -66,13 +82,13 @@ rules "$D/**" "!$D/cache/**" "!$D/etc/**" "!$D/srv/**"
 as_user "$CAROL" change new --title "Past" --window-start "$(iso_at -7200)" \
 	--window-end "$(iso_at -3600)" --config "exclusion:$D/etc/**" --path "$T/rules.d/test.rules"
 expect_rc 0
-as_user "$CAROL" change submit CR-000003; expect_rc 0
-as_user "$BOB" change approve CR-000003; expect_rc 0
+as_user "$CAROL" change submit CR-000004; expect_rc 0
+as_user "$BOB" change approve CR-000004; expect_rc 0
 as_user "$CAROL" change new --title "Other host" --window-start "$(iso_at -60)" \
 	--window-end "$(iso_at 3600)" --config "exclusion:$D/srv/**" --host ca2 --path "$T/rules.d/test.rules"
 expect_rc 0
-as_user "$CAROL" change submit CR-000004; expect_rc 0
-as_user "$BOB" change approve CR-000004; expect_rc 0
+as_user "$CAROL" change submit CR-000005; expect_rc 0
+as_user "$BOB" change approve CR-000005; expect_rc 0
 v config check; expect_rc 0
 out_has "exclusion: !$D/etc/\\*\\* .* NOT APPROVED"
 out_has "exclusion: !$D/srv/\\*\\* .* NOT APPROVED"

@@ -124,7 +124,8 @@ static int configure_v(struct channel *ch, enum channel_type t, struct vg_error 
 	return channel_configure(ch, kv, n, err);
 }
 
-#define CONFIGURE(ch, t, err, ...) configure_v(ch, t, err, (const char *const[]){ __VA_ARGS__, NULL })
+#define CONFIGURE(ch, t, err, ...) \
+	configure_v(ch, t, err, (const char *const[]){ __VA_ARGS__, NULL })
 
 static void configure_ok_v(struct channel *ch, enum channel_type t, const char *const *pairs)
 {
@@ -134,7 +135,8 @@ static void configure_ok_v(struct channel *ch, enum channel_type t, const char *
 	if (r < 0)
 		fail_msg("configure: %s:%u: %s", err.file, err.line, err.msg);
 }
-#define CONFIGURE_OK(ch, t, ...) configure_ok_v(ch, t, (const char *const[]){ __VA_ARGS__, NULL })
+#define CONFIGURE_OK(ch, t, ...) \
+	configure_ok_v(ch, t, (const char *const[]){ __VA_ARGS__, NULL })
 
 static struct channel_message message(void)
 {
@@ -144,7 +146,8 @@ static struct channel_message message(void)
 		.event = "triggered",
 		.severity = "high",
 		.subject = "Unauthorized change of /etc/ssl/ca.cnf",
-		.text = "The file /etc/ssl/ca.cnf changed at 04:11 UTC.\nNo change record covers it.",
+		.text = "The file /etc/ssl/ca.cnf changed at 04:11 UTC.\n"
+			"No change record covers it.",
 		.json = EVENT_JSON,
 		.time_ns = TIME_NS,
 		.host = "ca1.example.org",
@@ -171,7 +174,8 @@ static int64_t fixed_clock(void *userdata)
 /* A port on 127.0.0.1 where nothing listens (bound then closed). */
 static int dead_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -252,7 +256,8 @@ static void *srv_main(void *arg)
 
 static void srv_start(struct srv *s, void (*handle)(struct srv *, int))
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 
 	memset(s, 0, sizeof(*s));
@@ -348,7 +353,8 @@ static void handle_http(struct srv *s, int fd)
 	}
 	srv_record(s, buf, n);
 	rl = snprintf(resp, sizeof(resp),
-		      "HTTP/1.1 %d Whatever\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
+		      "HTTP/1.1 %d Whatever\r\nContent-Length: %zu\r\n"
+		      "Connection: close\r\n%s\r\n%s",
 		      s->status, strlen(s->resp_body), s->resp_headers, s->resp_body);
 	(void)!write(fd, resp, (size_t)rl);
 }
@@ -945,7 +951,7 @@ static void test_syslog_local(void **state)
 	/* SD-PARAM escaping, an unknown severity, a host name that is not one */
 	m = message();
 	m.severity = "we\"ird]\\";
-	m.event = "re solved";
+	m.event = "re]solved";
 	m.host = "bad host";
 	m.subject = "two\nlines";
 	assert_int_equal(channel_deliver(&ch, &m, &res), 0);
@@ -953,12 +959,20 @@ static void test_syslog_local(void **state)
 	assert_true(n > 0);
 	got[n] = '\0';
 	snprintf(want, sizeof(want),
-		 "<86>1 2026-11-27T04:11:12.123456Z - vigil %d re_solved "
+		 "<86>1 2026-11-27T04:11:12.123456Z - vigil %d re]solved "
 		 "[vigil@32473 alert=\"" ALERT_ID "\" message=\"" MSG_ID_1 "\" "
-		 "event=\"re solved\" severity=\"we\\\"ird\\]\\\\\"] two lines",
+		 "event=\"re\\]solved\" severity=\"we\\\"ird\\]\\\\\"] two lines",
 		 (int)getpid());
 	assert_string_equal(got, want);
 	close(fd);
+
+	/* identifiers go into headers as they are: they must be tokens */
+	m.event = "re solved";
+	assert_int_equal(channel_deliver(&ch, &m, &res), -EINVAL);
+	m.event = "triggered";
+	m.alert_id = "a\r\nBcc: x@y";
+	assert_int_equal(channel_deliver(&ch, &m, &res), -EINVAL);
+	m = message();
 
 	/* nobody listening */
 	unlink(path_in("log.sock"));
@@ -1078,8 +1092,10 @@ static void test_syslog_tls(void **state)
 	s.tls = SSL_CTX_new(TLS_server_method());
 	assert_non_null(s.tls);
 	SSL_CTX_set_num_tickets(s.tls, 0);
-	assert_int_equal(SSL_CTX_use_certificate_file(s.tls, path_in("server.pem"), SSL_FILETYPE_PEM), 1);
-	assert_int_equal(SSL_CTX_use_PrivateKey_file(s.tls, path_in("server.key"), SSL_FILETYPE_PEM), 1);
+	assert_int_equal(SSL_CTX_use_certificate_file(s.tls, path_in("server.pem"),
+						      SSL_FILETYPE_PEM), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(s.tls, path_in("server.key"),
+						     SSL_FILETYPE_PEM), 1);
 
 	snprintf(target, sizeof(target), "tls://127.0.0.1:%d", s.port);
 	CONFIGURE_OK(&ch, CHANNEL_SYSLOG, "target", target, "ca_file", path_in("server.pem"),
@@ -1160,6 +1176,8 @@ static void handle_smtp(struct srv *s, int fd)
 		} else if (strncasecmp(line, "QUIT", 4) == 0) {
 			dprintf(fd, "221 bye\r\n");
 			break;
+		} else if (strncasecmp(line, "STARTTLS", 8) == 0) {
+			dprintf(fd, "502 5.5.1 not here\r\n");
 		} else {
 			dprintf(fd, "250 ok\r\n");
 		}
@@ -1240,6 +1258,7 @@ static void test_email_smtp(void **state)
 	struct channel ch;
 	struct srv s;
 	char url[128], want[256], subject[512];
+	size_t env_len;
 	char *h;
 
 	srv_start(&s, handle_smtp);
@@ -1254,7 +1273,8 @@ static void test_email_smtp(void **state)
 
 	m.message_id = MSG_ID_2;
 	m.event = "acknowledged";
-	m.subject = "Änderung an /etc/ssl/ca.cnf bestätigt — ein längerer Betreff über 45 Bytes";
+	m.subject = "Änderung an /etc/ssl/ca.cnf bestätigt — "
+		    "ein längerer Betreff über 45 Bytes";
 	m.control_test = true;
 	assert_int_equal(channel_deliver(&ch, &m, &res), 0);
 	assert_true(res.delivered);
@@ -1305,9 +1325,24 @@ static void test_email_smtp(void **state)
 	h = mail_header(s.got[1].data, "Subject");
 	decode_words(h, subject, sizeof(subject));
 	free(h);
-	assert_string_equal(subject, "[CONTROL TEST] Änderung an /etc/ssl/ca.cnf bestätigt — ein "
-				     "längerer Betreff über 45 Bytes");
+	assert_string_equal(subject, "[CONTROL TEST] Änderung an /etc/ssl/ca.cnf bestätigt — "
+				     "ein längerer Betreff über 45 Bytes");
 	assert_non_null(strstr(s.got[1].data, "\r\n\r\n[CONTROL TEST]"));
+	channel_release(&ch);
+
+	/* starttls = yes and a server without it: nothing goes out in the clear */
+	env_len = strlen(s.envelope);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", s.port);
+	CONFIGURE_OK(&ch, CHANNEL_EMAIL, "url", url, "starttls", "yes", "from",
+		     "vigil@ca1.example.org", "to", "security@example.org", "timeout", "5");
+	assert_int_equal(channel_deliver(&ch, &m, &res), 0);
+	assert_false(res.delivered);
+	assert_int_equal(strncmp(res.detail, url, strlen(url)), 0);
+	srv_wait(&s, 3);
+	assert_int_equal(s.n_got, 2);
+	assert_int_equal(strlen(s.envelope), env_len);
+	assert_non_null(strcasestr(res.detail, "starttls"));
+	assert_int_not_equal(res.detail[strlen(res.detail) - 1], '.');
 	channel_release(&ch);
 	srv_stop(&s);
 
@@ -1385,7 +1420,8 @@ int main(void)
 		cmocka_unit_test(test_configure_errors),
 		cmocka_unit_test(test_configure_ok),
 		cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exec_unread_stdin_and_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_unread_stdin_and_missing, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_known_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_signed_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_status_mapping, setup, teardown),
