@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "base/macro.h"
 #include "base/timeutil.h"
+#include "base/uuid.h"
 #include "change/record.h"
 #include "conf/settings.h"
 #include "base/banned.h"
@@ -203,6 +204,7 @@ static int raise_or_join(struct alert_ctx *a, const char *category, const char *
 			 const char *kind, const char *ref, int64_t now, char ret_uuid[37])
 {
 	struct store_alert al = { 0 };
+	char ctitle[4500], cdetail[80];
 	/* changes group within the window; a failure joins its open alert, however old */
 	int64_t since = strcmp(category, ALERT_UNAUTHORIZED) == 0 ? now - a->policy.group_window_ns
 								  : 0;
@@ -237,7 +239,25 @@ static int raise_or_join(struct alert_ctx *a, const char *category, const char *
 		.actor_auid = actor_auid,
 		.detail = (char *)"{}",
 	};
-	r = store_alert_add(a->store, &al, NULL);
+	r = uuid7_new(al.uuid);
+	if (r == 0) {
+		/* ALR-09: the first alert while a control test is declared is that test's */
+		char test_uuid[37];
+		char *text = NULL;
+
+		r = store_control_test_claim(a->store, a->host_id, now, al.uuid, test_uuid, &text);
+		if (r == 1) {
+			al.control_test = true;
+			snprintf(ctitle, sizeof(ctitle), "[CONTROL TEST] %s", title);
+			al.title = ctitle;
+			snprintf(cdetail, sizeof(cdetail), "{\"control_test\":\"%s\"}", test_uuid);
+			al.detail = cdetail;
+			r = 0;
+		}
+		free(text);
+	}
+	if (r == 0)
+		r = store_alert_add(a->store, &al, NULL);
 	if (r == 0)
 		r = store_alert_item_add(a->store, al.id, kind, ref, now);
 	if (r == 0)

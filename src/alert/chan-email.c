@@ -166,6 +166,9 @@ static int build(const struct channel *ch, const struct channel_message *m, cons
 	buf_init(&subject, CHAN_MESSAGE_MAX);
 	buf_init(&body, CHAN_MESSAGE_MAX);
 	r = chan_subject(&subject, m);
+	for (size_t i = 0; i < subject.len; i++)
+		if ((unsigned char)subject.data[i] < 0x20 || subject.data[i] == 0x7f)
+			subject.data[i] = ' ';
 	if (r == 0 && m->control_test)
 		r = buf_puts(&body, "[CONTROL TEST] This message is part of a declared control "
 				    "test.\n\n");

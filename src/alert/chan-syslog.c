@@ -266,8 +266,9 @@ static int deliver_tcp(const struct channel *ch, const struct buf *frame, int64_
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			chan_detail_errno(res, ch->target,
-					  errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno);
+			int e2 = errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno;
+
+			chan_detail_errno(res, ch->target, e2);
 			return 0;
 		}
 		off += (size_t)k;

@@ -196,7 +196,8 @@ static int post(const struct channel *ch, struct curl_slist *headers, const stru
 		res->delivered = true;
 		chan_detail(res, "HTTP %ld from %s", status, peer);
 	} else {
-		res->permanent = !(status == 408 || status == 429 || (status >= 500 && status < 600));
+		res->permanent =
+			!(status == 408 || status == 429 || (status >= 500 && status < 600));
 		if (!res->permanent)
 			res->retry_after_s = retry_after_seconds(rsp.retry_after);
 		chan_detail(res, "HTTP %ld from %s%s%s", status, peer, line[0] ? ": " : "", line);

@@ -417,8 +417,8 @@ int channel_configure(struct channel *ch, const struct channel_kv *kv, size_t n,
 			goto fail;
 		}
 		if (ch->socket_path && ch->socket_path[0] != '/') {
-			r = cfg_fail(&c, LINE(K_SOCKET), "key 'socket': '%s' is not an absolute path",
-				     ch->socket_path);
+			r = cfg_fail(&c, LINE(K_SOCKET),
+				     "key 'socket': '%s' is not an absolute path", ch->socket_path);
 			goto fail;
 		}
 		break;
@@ -441,7 +441,8 @@ int channel_configure(struct channel *ch, const struct channel_kv *kv, size_t n,
 				     "key 'sendmail': '%s' is not an absolute path", ch->sendmail);
 			goto fail;
 		}
-		if (ch->sendmail && (ch->username || ch->password || ch->ca_file || seen[K_STARTTLS])) {
+		if (ch->sendmail &&
+		    (ch->username || ch->password || ch->ca_file || seen[K_STARTTLS])) {
 			r = cfg_fail(&c, LINE(K_SENDMAIL),
 				     "key 'sendmail' excludes username, password, ca_file and "
 				     "starttls");
@@ -484,8 +485,8 @@ int channel_configure(struct channel *ch, const struct channel_kv *kv, size_t n,
 			goto fail;
 		}
 		if (!url_ok(ch->url, http_schemes)) {
-			r = cfg_fail(&c, LINE(K_URL), "key 'url': '%s' is not an http:// or https:// url",
-				     ch->url);
+			r = cfg_fail(&c, LINE(K_URL),
+				     "key 'url': '%s' is not an http:// or https:// url", ch->url);
 			goto fail;
 		}
 		if (ch->secret) {
@@ -517,8 +518,8 @@ int channel_configure(struct channel *ch, const struct channel_kv *kv, size_t n,
 			}
 		}
 		if (!url_ok(ch->url, http_schemes)) {
-			r = cfg_fail(&c, LINE(K_URL), "key 'url': '%s' is not an http:// or https:// url",
-				     ch->url);
+			r = cfg_fail(&c, LINE(K_URL),
+				     "key 'url': '%s' is not an http:// or https:// url", ch->url);
 			goto fail;
 		}
 		if (!ch->routing_key) {
@@ -547,6 +548,20 @@ fail:
 
 /* ---- delivery ---- */
 
+/* Identifiers go into mail and HTTP headers and syslog fields as they are: printable
+ * ASCII without spaces, 1 to 128 bytes. */
+static bool token_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; s[n]; n++)
+		if (n >= 128 || s[n] <= ' ' || s[n] >= 127)
+			return false;
+	return n > 0;
+}
+
 int channel_deliver(const struct channel *ch, const struct channel_message *m,
 		    struct channel_result *res)
 {
@@ -561,8 +576,8 @@ int channel_deliver(const struct channel *ch, const struct channel_message *m,
 	};
 
 	memset(res, 0, sizeof(*res));
-	if ((unsigned)ch->type >= CHANNEL_TYPE__COUNT || !m->alert_id || !m->message_id ||
-	    !m->event || !m->subject)
+	if ((unsigned)ch->type >= CHANNEL_TYPE__COUNT || !token_ok(m->alert_id) ||
+	    !token_ok(m->message_id) || !token_ok(m->event) || !m->subject)
 		return -EINVAL;
 	return fns[ch->type](ch, m, res);
 }
@@ -955,5 +970,9 @@ void chan_curl_fail(struct channel_result *res, const struct chan_curl_failure *
 						   : curl_easy_strerror((CURLcode)f->code));
 	if (isupper((unsigned char)why[0]) && !isupper((unsigned char)why[1]))
 		why[0] = (char)tolower((unsigned char)why[0]);
+	/* curl's messages may end in a period or a newline; a detail does not */
+	for (size_t n = strlen(why);
+	     n > 0 && (why[n - 1] == '.' || isspace((unsigned char)why[n - 1]));)
+		why[--n] = '\0';
 	chan_detail(res, "%s: %s", f->url, why);
 }

@@ -120,8 +120,10 @@ struct channel_result {
 };
 
 /* One attempt.  Returns 0 with *res filled (delivered or not), or a negative errno
- * for failures of this machine (-ENOMEM), or -EINVAL when m lacks alert_id, message_id,
- * event or subject.  *res is cleared first in every case. */
+ * for failures of this machine (-ENOMEM), or -EINVAL when m lacks a subject or when
+ * alert_id, message_id or event is not 1 to 128 printable ASCII characters without
+ * spaces (they go into mail and HTTP headers as they are).  *res is cleared first in
+ * every case. */
 int channel_deliver(const struct channel *ch, const struct channel_message *m,
 		    struct channel_result *res);
 

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/parse.h"
 #include "base/timeutil.h"
+#include "base/uuid.h"
 #include "cli/cli.h"
 #include "base/banned.h"
 
@@ -35,18 +36,20 @@ static const char alert_usage[] =
 	"       vigil alert incident ID --impact T --scope T --severity S --containment T\n"
 	"                              --root-cause T... --action 'kind=K owner=A due=T [status=S] TEXT'...\n"
 	"       vigil alert close ID [--accept-change | --reverted] [--text T]\n"
+	"       vigil alert test --declare T [--within AGE]   (a control test, before it is made)\n"
 	"ID: the alert's uuid, or a unique prefix of at least 8 characters.\n";
 
 struct aopts {
 	bool open, breached, accept, reverted;
 	const char *due_within, *text, *as, *record, *impact, *scope, *severity, *containment;
+	const char *declare;
 	const char *causes[MAX_ITEMS], *actions[MAX_ITEMS];
 	size_t n_causes, n_actions;
 };
 
 enum {
 	A_OPEN = 256, A_BREACHED, A_DUE, A_TEXT, A_AS, A_RECORD, A_IMPACT, A_SCOPE, A_SEVERITY,
-	A_CONTAIN, A_CAUSE, A_ACTION, A_ACCEPT, A_REVERTED,
+	A_CONTAIN, A_CAUSE, A_ACTION, A_ACCEPT, A_REVERTED, A_DECLARE, A_WITHIN,
 };
 
 static int parse_aopts(int argc, char **argv, const int *allowed, const char *cmd, struct aopts *o)
@@ -66,6 +69,8 @@ static int parse_aopts(int argc, char **argv, const int *allowed, const char *cm
 		{ "action", required_argument, NULL, A_ACTION },
 		{ "accept-change", no_argument, NULL, A_ACCEPT },
 		{ "reverted", no_argument, NULL, A_REVERTED },
+		{ "declare", required_argument, NULL, A_DECLARE },
+		{ "within", required_argument, NULL, A_WITHIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -104,6 +109,8 @@ static int parse_aopts(int argc, char **argv, const int *allowed, const char *cm
 		case A_CONTAIN: o->containment = optarg; break;
 		case A_ACCEPT: o->accept = true; break;
 		case A_REVERTED: o->reverted = true; break;
+		case A_DECLARE: o->declare = optarg; break;
+		case A_WITHIN: o->due_within = optarg; break;
 		case A_CAUSE:
 			if (o->n_causes == MAX_ITEMS)
 				return log_error(EXIT_USAGE, "at most %d --root-cause", MAX_ITEMS);
@@ -118,6 +125,24 @@ static int parse_aopts(int argc, char **argv, const int *allowed, const char *cm
 		}
 	}
 	return EXIT_OK;
+}
+
+/* "30m", "8h", "1d", "90s" into nanoseconds. */
+static int parse_age(const char *s, int64_t *ret)
+{
+	uint64_t v;
+	size_t n = strlen(s);
+	char unit = n ? s[n - 1] : 0;
+	char num[32];
+
+	if (n < 2 || n >= sizeof(num) || !strchr("smhd", unit))
+		return -EINVAL;
+	memcpy(num, s, n - 1);
+	num[n - 1] = '\0';
+	if (parse_u64(num, &v) < 0 || v > 365 * 86400)
+		return -EINVAL;
+	*ret = (int64_t)v * NS_PER_S * (unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 1);
+	return 0;
 }
 
 /* Opens the store and journal and lets the clock mark what is due. */
@@ -206,6 +231,8 @@ static void alert_line_json(struct json_writer *w, const struct store_alert *al,
 		jw_str(w, al->determination);
 	else
 		jw_null(w);
+	jw_key(w, "control_test");
+	jw_bool(w, al->control_test);
 	jw_obj_close(w);
 }
 
@@ -259,21 +286,8 @@ static int alert_list(struct cli *c, int argc, char **argv)
 		return status < 0 ? EXIT_OK : status;
 	if (optind != argc)
 		return log_error(EXIT_USAGE, "'alert list' takes no argument '%s'", argv[optind]);
-	if (o.due_within) {
-		uint64_t v;
-		size_t n = strlen(o.due_within);
-		char unit = n ? o.due_within[n - 1] : 0;
-		char num[32];
-
-		if (n < 2 || n >= sizeof(num) || !strchr("smhd", unit))
-			return log_error(EXIT_USAGE, "--due-within takes an age such as 30m, 8h or 1d");
-		memcpy(num, o.due_within, n - 1);
-		num[n - 1] = '\0';
-		if (parse_u64(num, &v) < 0 || v > 365 * 86400)
-			return log_error(EXIT_USAGE, "--due-within takes an age such as 30m, 8h or 1d");
-		lc.due_ns = (int64_t)v * NS_PER_S *
-			    (unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 1);
-	}
+	if (o.due_within && parse_age(o.due_within, &lc.due_ns) < 0)
+		return log_error(EXIT_USAGE, "--due-within takes an age such as 30m, 8h or 1d");
 	status = open_and_evaluate(c, &a);
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE__COUNT, &who);
@@ -914,6 +928,64 @@ out:
 	return status < 0 ? EXIT_OK : status;
 }
 
+/* ALR-09: a control test is declared before the change it makes; the first alert
+ * raised while the declaration holds is labelled as that test, end to end. */
+static int alert_test(struct cli *c, int argc, char **argv)
+{
+	static const int allowed[] = { A_DECLARE, A_WITHIN, 0 };
+	struct aopts o;
+	struct alert_ctx a;
+	struct account_who who;
+	struct buf b;
+	struct json_writer w;
+	char uuid[37];
+	int64_t within = 3600 * NS_PER_S, now;
+	int status = parse_aopts(argc, argv, allowed, "test", &o);
+	int r;
+
+	if (status != EXIT_OK)
+		return status < 0 ? EXIT_OK : status;
+	if (optind != argc || !o.declare || !*o.declare)
+		return log_error(EXIT_USAGE, "usage: vigil alert test --declare TEXT [--within AGE]");
+	if (o.due_within && (parse_age(o.due_within, &within) < 0 || within == 0))
+		return log_error(EXIT_USAGE, "--within takes an age such as 30m or 2h");
+	status = open_and_evaluate(c, &a);
+	if (status == EXIT_OK)
+		status = cli_whoami(c, ROLE_RESPONDER, &who);
+	if (status != EXIT_OK)
+		return status;
+	now = clock_now_ns();
+	r = uuid7_new(uuid);
+	if (r == 0)
+		r = store_control_test_add(c->store, c->host_id, uuid, now, now + within,
+					   account_label(&who), o.declare);
+	if (r < 0) {
+		store_tx_rollback(c->store);
+		return log_error(EXIT_STORE, "cannot record the control test: %s", strerror(-r));
+	}
+	buf_init(&b, 0);
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "control_test");
+	jw_obj_open(&w);
+	jw_key(&w, "id");
+	jw_str(&w, uuid);
+	jw_key(&w, "text");
+	jw_str_bytes(&w, o.declare, strlen(o.declare));
+	jw_key(&w, "within_s");
+	jw_i64(&w, within / NS_PER_S);
+	jw_obj_close(&w);
+	cli_who_json(&w, &who);
+	jw_obj_close(&w);
+	status = w.err ? log_error(EXIT_FAILURE_, "out of memory")
+		       : cli_journal_action(c, "alert.test_declared", b.data);
+	buf_release(&b);
+	if (status == EXIT_OK && c->verbosity >= 0)
+		printf("control test %s declared: the next alert within %" PRId64 " s is its\n", uuid,
+		       within / NS_PER_S);
+	return status;
+}
+
 int cmd_alert(struct cli *c, int argc, char **argv)
 {
 	static const struct {
@@ -932,6 +1004,8 @@ int cmd_alert(struct cli *c, int argc, char **argv)
 		return alert_list(c, argc - 1, argv + 1);
 	if (strcmp(sub, "show") == 0)
 		return alert_show(c, argc - 1, argv + 1);
+	if (strcmp(sub, "test") == 0)
+		return alert_test(c, argc - 1, argv + 1);
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
 		fputs(alert_usage, stdout);
 		return EXIT_OK;

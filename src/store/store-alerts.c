@@ -356,3 +356,71 @@ int store_alert_event_each(struct store *s, int64_t alert_id,
 	sqlite3_finalize(st);
 	return r;
 }
+
+int store_control_test_add(struct store *s, int64_t host, const char *uuid, int64_t declared_ns,
+			   int64_t expires_ns, const char *account, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = sq_prepare(s->db,
+		       "INSERT INTO control_tests(uuid, host_id, declared_ns, expires_ns, account, text)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		       &st);
+	if (r == 0)
+		r = sq_tx_begin(s);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, host);
+		sqlite3_bind_int64(st, 3, declared_ns);
+		sqlite3_bind_int64(st, 4, expires_ns);
+		sqlite3_bind_text(st, 5, account, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
+		r = sq_step_done(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_control_test_claim(struct store *s, int64_t host, int64_t now_ns, const char *alert_uuid,
+			     char ret_uuid[37], char **ret_text)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+	int r, rc;
+
+	r = sq_prepare(s->db,
+		       "SELECT id, uuid, text FROM control_tests WHERE host_id = ?1 AND alert_uuid IS"
+		       " NULL AND declared_ns <= ?2 AND expires_ns >= ?2 ORDER BY id LIMIT 1",
+		       &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_int64(st, 2, now_ns);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		snprintf(ret_uuid, 37, "%s", (const char *)sqlite3_column_text(st, 1));
+		r = sq_col_strdup(st, 2, ret_text);
+	} else if (rc != SQLITE_DONE) {
+		r = sq_err(rc);
+	}
+	sqlite3_finalize(st);
+	if (r < 0 || !id)
+		return r;
+	r = sq_prepare(s->db, "UPDATE control_tests SET alert_uuid = ?2 WHERE id = ?1", &st);
+	if (r == 0)
+		r = sq_tx_begin(s);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, alert_uuid, -1, SQLITE_STATIC);
+		r = sq_step_done(st);
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		free(*ret_text);
+		*ret_text = NULL;
+		return r;
+	}
+	return 1;
+}

@@ -205,6 +205,16 @@ static const char *const migrations[] = {
 	"  roles TEXT NOT NULL,"
 	"  detail TEXT NOT NULL);"
 	"CREATE INDEX alert_events_by_alert ON alert_events(alert_id, id);",
+	/* 6: control tests declared before they are made (ALR-09) */
+	"CREATE TABLE control_tests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  declared_ns INTEGER NOT NULL,"
+	"  expires_ns INTEGER NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  alert_uuid TEXT);",
 };
 
 int sq_err(int rc)

@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "base/object.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_DB_NAME "vigil.db"
 
 struct store;
@@ -341,7 +341,16 @@ int store_alert_item_each(struct store *s, int64_t alert_id,
 int store_alert_event_add(struct store *s, int64_t alert_id, const struct store_record_event *e);
 int store_alert_event_each(struct store *s, int64_t alert_id,
 			   int (*fn)(void *ud, const struct store_record_event *e), void *ud);
-/* The change of a uuid (row valid during the call): 1 found, 0 none. */
+/* Control tests (ALR-09): declared by a person before the test change is made; the
+ * first alert raised while one is pending is that test's. */
+int store_control_test_add(struct store *s, int64_t host, const char *uuid, int64_t declared_ns,
+			   int64_t expires_ns, const char *account, const char *text);
+/* Claims the oldest declaration pending at now_ns for alert_uuid: 1 with its uuid and
+ * text copied out, 0 when none is pending. */
+int store_control_test_claim(struct store *s, int64_t host, int64_t now_ns, const char *alert_uuid,
+			     char ret_uuid[37], char **ret_text);
+
+/* Calls fn for the change of uuid, when there is one (the row is valid during the call). */
 int store_change_get(struct store *s, const char *uuid,
 		     int (*fn)(void *ud, const struct store_change_row *c), void *ud);
 

@@ -26,13 +26,15 @@ mkdir -p "$T/tree"
 echo one > "$T/tree/a"
 rules "$T/tree/**" "=$T/tree perms+owner"
 v init; expect_rc 0
-# 300 changes in one check: a full tile of 256 entries and a partial one
+# 300 changes in one check (with the alert they raise): full tiles of 256 entries and a
+# partial one
 for i in $(seq 1 300); do echo "$i" > "$T/tree/f$i"; done
 v check; expect_rc 1
 v journal key; expect_rc 0; cp "$T/out" "$T/vkey"
 v journal checkpoint; expect_rc 0; cp "$T/out" "$T/cp"
 size=$(sed -n 2p "$T/cp")
-[ "$size" -gt 300 ] && [ "$size" -lt 512 ] || fail "checkpoint size $size, expected 301..511"
+[ "$size" -gt 300 ] && [ "$size" -lt 1024 ] && [ $((size % 256)) -ne 0 ] ||
+	fail "checkpoint size $size, expected 301..1023 and not a whole number of tiles"
 v journal tail -n 100000 --json; expect_rc 0; cp "$T/out" "$T/entries.jsonl"
 [ "$(wc -l < "$T/entries.jsonl")" = "$size" ] || fail "tail and checkpoint disagree on the size"
 
@@ -125,8 +127,9 @@ done
 
 # ---- an export, verified by both
 v journal export "$T/exp"; expect_rc 0
-for f in checkpoint manifest verifier-key tile/0/000 "tile/0/001.p/$((size - 256))" \
-	"tile/1/000.p/1" tile/entries/000 "tile/entries/001.p/$((size - 256))"; do
+full=$((size / 256)) part=$((size % 256))
+for f in checkpoint manifest verifier-key tile/0/000 "tile/0/$(printf %03d "$full").p/$part" \
+	"tile/1/000.p/$full" tile/entries/000 "tile/entries/$(printf %03d "$full").p/$part"; do
 	[ -f "$T/exp/$f" ] || { (cd "$T/exp" && find . -type f); fail "the export lacks $f"; }
 done
 cmp -s "$T/exp/checkpoint" "$T/cp" || fail "the export is not cut at the latest checkpoint"
@@ -156,7 +159,9 @@ vexp "$T/exp" --key "$T/okey"; expect_rc 19; err_has "FAILED verification: .*not
 py - "$T" "$size" <<'PY' || fail "cannot prepare the tampered exports"
 import base64, hashlib, os, shutil, sys
 T, size = sys.argv[1], int(sys.argv[2])
-w = size - 256
+w, full = size % 256, size // 256
+last = "%03d" % full
+first_of_last = full * 256
 try:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
     key = load_pem_private_key(open(T + "/state/journal.key", "rb").read(), None)
@@ -222,14 +227,14 @@ root_off = cp_size_off + len(str(size)) + 1
 case("entry-full-bundle", "both", "-", lambda d: entry(d, 7))
 case("entry-partial-bundle", "both", "-", lambda d: entry(d, size - 2))
 case("full-tile", "both", "-", lambda d: flip(d, "tile/0/000", 32 * 9 + 5))
-case("partial-tile", "both", "-", lambda d: flip(d, "tile/0/001.p/%d" % w, 40))
-case("level1-tile", "both", "-", lambda d: flip(d, "tile/1/000.p/1", 0))
+case("partial-tile", "both", "-", lambda d: flip(d, "tile/0/%s.p/%d" % (last, w), 40))
+case("level1-tile", "both", "-", lambda d: flip(d, "tile/1/000.p/%d" % full, 0))
 case("checkpoint-size", "both", "-", lambda d: flip(d, "checkpoint", cp_size_off))
 case("checkpoint-root", "both", "-", lambda d: flip(d, "checkpoint", root_off + 4))
 case("checkpoint-signature", "both", "-", lambda d: flip(d, "checkpoint", -10))
 case("manifest", "both", "-", lambda d: flip(d, "manifest", 30))
 case("foreign-checkpoint", "both", "-", lambda d: wr(d, "checkpoints/999", rd(T, "ocp")))
-case("bundle-removed", "both", "-", lambda d: os.unlink(d + "/tile/entries/001.p/%d" % w))
+case("bundle-removed", "both", "-", lambda d: os.unlink(d + "/tile/entries/%s.p/%d" % (last, w)))
 case("tile-removed", "both", "-", lambda d: os.unlink(d + "/tile/0/000"))
 case("unlisted-file", "vigil", "-", lambda d: wr(d, "README", b"extra\n"))
 case("unlisted-checkpoint", "vigil", "-", lambda d: wr(d, "checkpoints/999", rd(T, "cp")))
@@ -238,8 +243,8 @@ case("unlisted-checkpoint", "vigil", "-", lambda d: wr(d, "checkpoints/999", rd(
 case("signed-entry", "both", 7, lambda d: entry(d, 7), signed=True)
 case("signed-late-entry", "both", 300, lambda d: entry(d, 300), signed=True)
 case("signed-full-tile", "both", 9, lambda d: flip(d, "tile/0/000", 32 * 9 + 5), signed=True)
-case("signed-partial-tile", "both", 257, lambda d: flip(d, "tile/0/001.p/%d" % w, 40), signed=True)
-case("signed-level1-tile", "both", "-", lambda d: flip(d, "tile/1/000.p/1", 0), signed=True)
+case("signed-partial-tile", "both", first_of_last + 1, lambda d: flip(d, "tile/0/%s.p/%d" % (last, w), 40), signed=True)
+case("signed-level1-tile", "both", "-", lambda d: flip(d, "tile/1/000.p/%d" % full, 0), signed=True)
 case("signed-checkpoint-removed", "both", "-", lambda d: os.unlink(d + "/checkpoint"), signed=True)
 case("signed-forked-checkpoint", "both", "-", fork, signed=True)
 # the re-signing itself is sound: unchanged but re-signed, both accept it

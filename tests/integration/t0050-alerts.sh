@@ -115,5 +115,32 @@ as_user "$RITA" alert close "$BURST" --accept-change; expect_rc 0
 v check; expect_rc 0
 as_user "$RITA" alert show "$BURST"; expect_rc 0
 out_has "close .*by rita \\(responder\\)"
+
+# a control test, declared before the change it makes, is labelled as such
+export VIGIL_TEST_NOW=$(at $((26 * 3600)))
+as_user "$RITA" alert test; expect_rc 15
+as_user "$RITA" alert test --declare "quarterly detection test" --within 30m; expect_rc 0
+echo test >> "$D/etc/a.conf"
+v check; expect_rc 4
+as_user "$RITA" --json alert list --open; expect_rc 0
+py - "$T/out" <<'PY' || fail "control test label"
+import json, sys
+tests = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["control_test"]]
+assert len(tests) == 1 and tests[0]["title"].startswith("[CONTROL TEST] "), tests
+PY
+TST=$(py -c 'import json,sys
+for l in open(sys.argv[1]):
+    a = json.loads(l)
+    if a["control_test"]: print(a["id"])' "$T/out")
+as_user "$RITA" alert respond "$TST" --text "detected"; expect_rc 0
+as_user "$RITA" alert determine "$TST" --as control-test --text "as declared"; expect_rc 0
+as_user "$RITA" alert close "$TST" --accept-change; expect_rc 0
+# a declaration claims one alert only, and only while it holds
+echo again >> "$D/etc/a.conf"
+v check; expect_rc 4
+as_user "$RITA" --json alert list --open; expect_rc 0
+out_lacks '"control_test":true'
+v --json journal tail -n 400; expect_rc 0
+out_has '"type":"alert.test_declared"'
 v journal verify; expect_rc 0
 exit 0
