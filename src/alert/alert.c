@@ -210,7 +210,7 @@ static int raise_or_join(struct alert_ctx *a, const char *category, const char *
 								  : 0;
 	int r;
 
-	r = store_alert_find_group(a->store, a->host_id, category, group_key, since, &al);
+	r = store_alert_find_group(a->store, a->host_id, category, group_key, since, false, &al);
 	if (r < 0)
 		return r;
 	if (r == 1) {
@@ -388,7 +388,7 @@ static int overdue_one(void *ud, const struct store_record *rec)
 		return 0;
 	snprintf(key, sizeof(key), "record:%s/%s", rec->source, rec->ext_id);
 	/* one alert per overdue record, however often the clock is read */
-	r = store_alert_find_group(os->a->store, os->a->host_id, ALERT_EMERGENCY, key, 0, &al);
+	r = store_alert_find_group(os->a->store, os->a->host_id, ALERT_EMERGENCY, key, 0, true, &al);
 	store_alert_release(&al);
 	if (r != 0)
 		return r < 0 ? r : 0;

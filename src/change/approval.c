@@ -34,10 +34,9 @@ static int hist_one(void *ud, const struct store_record_event *e)
 		return 0;
 	if (st == CR_REJECTED || st == CR_CANCELLED)
 		h->refused = true;
-	/* an import enters in its source's state, checked for its approvals then */
+	/* an import counts when it brought approvals, checked then (a signed document) */
 	if (st == CR_APPROVED || st == CR_RETRO_APPROVED ||
-	    (strcmp(e->action, "import") == 0 && st != CR_DRAFT && st != CR_SUBMITTED &&
-	     st != CR_IN_PROGRESS))
+	    (strcmp(e->action, "import") == 0 && strstr(e->detail, "\"approved\":true")))
 		h->approved = true;
 	return 0;
 }

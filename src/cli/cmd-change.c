@@ -1998,10 +1998,10 @@ static int import_check(struct cli *c, const struct cr_doc *d, const char *file,
 	if (import_needs_approval(d->type, st)) {
 		if (!signer[0])
 			return log_error(EXIT_DENIED,
-					 "%s:%u:%u: record %s rejected: approvals are imported only "
-					 "from a signed document ([change] import_keys, CHG-12); an "
-					 "unsigned import brings records up to 'submitted'",
-					 file, line, col, d->id);
+					 "%s:%u:%u: record %s rejected: state '%s' needs approvals, and "
+					 "approvals are imported only from a signed document ([change] "
+					 "import_keys, CHG-12)",
+					 file, line, col, d->id, d->state);
 		if (valid < d->approvals_needed)
 			return log_error(EXIT_DENIED,
 					 "%s:%u:%u: record %s rejected: state '%s' needs %u "
@@ -2037,7 +2037,22 @@ static int import_one(struct cli *c, const struct account_who *who, const struct
 		goto out;
 	}
 	status = import_check(c, &d, file, v->line, v->col, signer);
-	if (status != EXIT_OK || cr_doc_json(&d, &doc) < 0)
+	if (status != EXIT_OK)
+		goto out;
+	if (!signer[0] && d.n_approvals) {
+		/* an unsigned document's approvals are nobody's: they are not kept */
+		log_warning("%s:%u:%u: record %s: approvals are kept only from a signed import; "
+			    "%zu dropped",
+			    file, v->line, v->col, d.id, d.n_approvals);
+		for (size_t i = 0; i < d.n_approvals; i++) {
+			free(d.approvals[i].account);
+			free(d.approvals[i].role);
+		}
+		free(d.approvals);
+		d.approvals = NULL;
+		d.n_approvals = 0;
+	}
+	if (cr_doc_json(&d, &doc) < 0)
 		goto out;
 	jw_init(&w, &detail);
 	jw_obj_open(&w);
@@ -2046,6 +2061,14 @@ static int import_one(struct cli *c, const struct account_who *who, const struct
 	if (signer[0]) {
 		jw_key(&w, "signed_by");
 		jw_str_bytes(&w, signer, strlen(signer));
+	}
+	/* the record enters approved only with approvals checked above (signed) */
+	{
+		enum cr_state st = CR_DRAFT;
+
+		cr_state_parse(d.state, &st);
+		jw_key(&w, "approved");
+		jw_bool(&w, import_needs_approval(d.type, st));
 	}
 	jw_obj_close(&w);
 	r = store_record_get(c->store, d.source, d.id, &old);

@@ -222,14 +222,15 @@ int store_alert_each(struct store *s, int64_t host, bool open_only,
 }
 
 int store_alert_find_group(struct store *s, int64_t host, const char *category,
-			   const char *group_key, int64_t since_ns, struct store_alert *ret)
+			   const char *group_key, int64_t since_ns, bool with_closed,
+			   struct store_alert *ret)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	r = sq_prepare(s->db,
 		       "SELECT " ALERT_COLUMNS " FROM alerts WHERE host_id = ?1 AND category = ?2 AND"
-		       " group_key = ?3 AND generated_ns >= ?4 AND state != 'closed'"
+		       " group_key = ?3 AND generated_ns >= ?4 AND (?5 OR state != 'closed')"
 		       " ORDER BY id DESC LIMIT 1",
 		       &st);
 	if (r < 0)
@@ -238,6 +239,7 @@ int store_alert_find_group(struct store *s, int64_t host, const char *category,
 	sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, group_key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, since_ns);
+	sqlite3_bind_int(st, 5, with_closed);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		r = row_to_alert(st, ret) < 0 ? -ENOMEM : 1;

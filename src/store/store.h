@@ -328,9 +328,10 @@ int store_alert_get(struct store *s, const char *id, struct store_alert *ret);
 int store_alert_each(struct store *s, int64_t host, bool open_only,
 		     int (*fn)(void *ud, const struct store_alert *a), void *ud);
 /* The newest alert of category and group_key generated at or after since_ns that is not
- * closed: 1 found, 0 none. */
+ * closed (with_closed: closed or not): 1 found, 0 none. */
 int store_alert_find_group(struct store *s, int64_t host, const char *category,
-			   const char *group_key, int64_t since_ns, struct store_alert *ret);
+			   const char *group_key, int64_t since_ns, bool with_closed,
+			   struct store_alert *ret);
 /* What is behind an alert: kind "change" or "gap" (ref: its uuid), "record" (its id). */
 int store_alert_item_add(struct store *s, int64_t alert_id, const char *kind, const char *ref,
 			 int64_t time_ns);

@@ -34,6 +34,16 @@ record servicenow CHG1 > "$T/plain.json"
 "$SN" sign "$T/jira.skey" < "$T/plain.json" > "$T/wrongkey.note" || fail "sign"
 record jira OPS-1 | "$SN" sign "$T/sn.skey" > "$T/wrongsource.note" || fail "sign"
 
+# unsigned: approvals are nobody's, so a record arrives at most submitted, without them
+record servicenow CHG0 | sed 's/"state": "approved"/"state": "submitted"/' > "$T/sub.json"
+as_user "$ADM" change import "$T/sub.json"; expect_rc 0
+err_has "approvals are kept only from a signed import; 1 dropped"
+as_user "$CAROL" change show servicenow/CHG0; expect_rc 0
+out_has "approvals: +0 of 1"
+record servicenow CHG00 > "$T/appr.json"
+as_user "$ADM" change import "$T/appr.json"; expect_rc 20
+err_has "state 'approved' needs approvals, and approvals are imported only from a signed document"
+
 # without import_keys a signed note cannot be checked, so it is refused
 as_user "$ADM" change import "$T/signed.note"; expect_rc 15
 err_has "a signed import needs \\[change\\] import_keys"
