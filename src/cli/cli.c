@@ -240,6 +240,10 @@ int cli_load(struct cli *c)
 	r = approve_exclusions(c);
 	if (r != EXIT_OK)
 		return r;
+	/* a channel that cannot work is a configuration error, found before anything runs */
+	r = cli_load_channels(c);
+	if (r != EXIT_OK)
+		return r;
 	r = policy_compile(&c->rules, &c->policy);
 	if (r < 0)
 		return log_error(EXIT_FAILURE_, "cannot compile the rules: %s", strerror(-r));
@@ -425,6 +429,7 @@ void cli_release(struct cli *c)
 		policy_release(&c->policy);
 	c->policy_ready = false;
 	ruleset_release(&c->rules);
+	cli_channels_release(c);
 	for (size_t i = 0; i < c->n_excl; i++) {
 		free(c->excl[i].pattern);
 		free(c->excl[i].file);

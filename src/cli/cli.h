@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "alert/channel.h"
 #include "base/json.h"
 #include "change/account.h"
 #include "conf/rules.h"
@@ -66,6 +67,11 @@ struct cli {
 	size_t n_excl;
 	bool approve_all_exclusions;	/* init: the baseline approves the rules it is made by */
 	bool settings_loaded;
+	/* alert channels (cli_load_channels) */
+	struct channel *channels;
+	size_t n_channels;
+	size_t *alert_channels, *escalation_channels;	/* indexes into channels */
+	size_t n_alert_channels, n_escalation_channels;
 };
 
 struct cli_exclusion {
@@ -110,6 +116,12 @@ int cli_whoami(struct cli *c, enum role role, struct account_who *ret);
 void cli_who_json(struct json_writer *w, const struct account_who *who);
 int cmd_change(struct cli *c, int argc, char **argv);
 int cmd_alert(struct cli *c, int argc, char **argv);
+int cmd_notify(struct cli *c, int argc, char **argv);
+/* Configures the alert channels the settings give (or the two defaults). Exit status. */
+int cli_load_channels(struct cli *c);
+/* EXIT_CONFIG when alerts have fewer than two channels and no approved record says so. */
+int cli_check_channel_count(struct cli *c);
+void cli_channels_release(struct cli *c);
 /* A check limited to paths (and what is below them), reconciled and alerting like
  * `vigil check`, printing nothing; loads the rules. Exit status (0, or an error). */
 int cli_check_paths(struct cli *c, char **paths, size_t n);

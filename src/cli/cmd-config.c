@@ -11,6 +11,18 @@ int cmd_config_check(struct cli *c, int argc, char **argv)
 {
 	int status = cli_load(c);
 
+	if (status == EXIT_OK)
+		status = cli_load_channels(c);
+	if (status == EXIT_OK) {
+		/* an approval of a single channel lives in the store, when there is one */
+		struct vg_error err;
+
+		vg_error_clear(&err);
+		if (store_open(cli_state_dir(c), STORE_READONLY, &c->store, &err) == 0 &&
+		    store_host(c->store, c->host_name, &c->host_id) < 0)
+			c->store = store_close(c->store);
+		status = cli_check_channel_count(c);
+	}
 	if (status != EXIT_OK)
 		return status;
 	if (c->json) {
@@ -107,6 +119,17 @@ int cmd_config_check(struct cli *c, int argc, char **argv)
 				printf("exclusion: !%s (%s:%u) applies (no baseline yet)\n", buf_str(&b),
 				       x->file, x->line);
 			buf_release(&b);
+		}
+		for (size_t i = 0; i < c->n_alert_channels; i++) {
+			const struct channel *ch = &c->channels[c->alert_channels[i]];
+
+			printf("alert channel: %s (%s)%s\n", ch->name, channel_type_name(ch->type),
+			       strcmp(ch->file, "(default)") == 0 ? " default" : "");
+		}
+		for (size_t i = 0; i < c->n_escalation_channels; i++) {
+			const struct channel *ch = &c->channels[c->escalation_channels[i]];
+
+			printf("escalation channel: %s (%s)\n", ch->name, channel_type_name(ch->type));
 		}
 		printf("configuration is valid\n");
 	}

@@ -35,7 +35,8 @@ static const char usage_text[] =
 	"  account add|list|show|disable|grant|revoke ...   accounts and roles\n"
 	"  change new|submit|approve|reject|start|complete|review|close|cancel|\n"
 	"         amend|show|list|import ...    change records (vigil change --help)\n"
-	"  alert list|show|ack|respond|determine|incident|close ...   alerts (vigil alert --help)\n"
+	"  alert list|show|ack|respond|determine|incident|close|test ...   alerts (vigil alert --help)\n"
+	"  notify test CHANNEL                 a test message through one alert channel\n"
 	"  help                show this help\n"
 	"\n"
 	"Options:\n"
@@ -125,6 +126,7 @@ static const struct {
 	{ "account", cmd_account },
 	{ "change", cmd_change },
 	{ "alert", cmd_alert },
+	{ "notify", cmd_notify },
 };
 
 /* The position of the command word, skipping global options and their values. */

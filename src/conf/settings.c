@@ -48,6 +48,22 @@ void settings_release(struct settings *s)
 	free(s->journal_origin);
 	free(s->runtime_dir);
 	free(s->import_keys);
+	free(s->alert_channels);
+	free(s->escalation_channels);
+	for (size_t i = 0; i < s->n_channels; i++) {
+		for (size_t k = 0; k < s->channels[i].n_kv; k++) {
+			free(s->channels[i].kv[k].key);
+			/* a value may be a secret */
+			if (s->channels[i].kv[k].value)
+				explicit_bzero(s->channels[i].kv[k].value,
+					       strlen(s->channels[i].kv[k].value));
+			free(s->channels[i].kv[k].value);
+		}
+		free(s->channels[i].kv);
+		free(s->channels[i].name);
+		free(s->channels[i].file);
+	}
+	free(s->channels);
 	for (size_t i = 0; i < s->n_files; i++)
 		free(s->files[i]);
 	free(s->files);
@@ -96,10 +112,30 @@ static const struct key_def keys[] = {
 	{ "alerts", "escalate_unacknowledged", K_UINT, OFF(escalate[0]), 0, 86400 },
 	{ "alerts", "escalate_unanswered", K_UINT, OFF(escalate[1]), 0, 86400 },
 	{ "alerts", "escalate_unanswered_again", K_UINT, OFF(escalate[2]), 0, 86400 },
+	{ "alerts", "channels", K_STRING, OFF(alert_channels), 0, 0 },
+	{ "alerts", "escalation", K_STRING, OFF(escalation_channels), 0, 0 },
 };
+
+#define CHANNEL_PREFIX "channel."
+
+/* "channel.NAME" with NAME of a-z, 0-9, '-' and '_'. */
+static bool channel_section(const char *s, size_t n)
+{
+	size_t pl = strlen(CHANNEL_PREFIX);
+
+	if (n <= pl || n - pl > 63 || memcmp(s, CHANNEL_PREFIX, pl) != 0)
+		return false;
+	for (size_t i = pl; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_'))
+			return false;
+	return true;
+}
 
 static bool section_known(const char *s, size_t n)
 {
+	if (channel_section(s, n))
+		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (strlen(keys[i].section) == n && memcmp(keys[i].section, s, n) == 0)
 			return true;
@@ -207,6 +243,31 @@ static int ini_line(void *ud, const char *file, unsigned lineno, char *line, str
 			return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(p - line) + 2,
 					    "unknown section '%.*s'", (int)n, p + 1);
 		snprintf(st->section, sizeof(st->section), "%.*s", (int)n, p + 1);
+		if (channel_section(p + 1, n)) {
+			const char *name = st->section + strlen(CHANNEL_PREFIX);
+			struct settings_channel *nv, *ch;
+
+			for (size_t i = 0; i < st->s->n_channels; i++)
+				if (strcmp(st->s->channels[i].name, name) == 0)
+					return vg_error_set(err, -EINVAL, file, lineno, 2,
+							    "channel '%s' is defined twice (first in "
+							    "%s:%u)",
+							    name, st->s->channels[i].file,
+							    st->s->channels[i].line);
+			if (st->s->n_channels == SETTINGS_CHANNELS_MAX)
+				return vg_error_set(err, -E2BIG, file, lineno, 2,
+						    "more than %d channels", SETTINGS_CHANNELS_MAX);
+			nv = realloc(st->s->channels, (st->s->n_channels + 1) * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			st->s->channels = nv;
+			ch = &nv[st->s->n_channels];
+			*ch = (struct settings_channel){ .name = strdup(name), .file = strdup(file),
+							 .line = lineno };
+			st->s->n_channels++;
+			if (!ch->name || !ch->file)
+				return -ENOMEM;
+		}
 		return 0;
 	}
 	eq = strchr(p, '=');
@@ -229,6 +290,23 @@ static int ini_line(void *ud, const char *file, unsigned lineno, char *line, str
 	end = v + strlen(v);
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		*--end = '\0';
+	if (channel_section(st->section, strlen(st->section))) {
+		/* a channel's keys are checked by the channel (alert/channel.c) */
+		struct settings_channel *ch = &st->s->channels[st->s->n_channels - 1];
+		struct settings_kv *nv;
+
+		if (ch->n_kv == SETTINGS_CHANNEL_KEYS_MAX)
+			return vg_error_set(err, -E2BIG, file, lineno, 1, "more than %d keys in [%s]",
+					    SETTINGS_CHANNEL_KEYS_MAX, st->section);
+		nv = realloc(ch->kv, (ch->n_kv + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		ch->kv = nv;
+		nv[ch->n_kv] = (struct settings_kv){ .key = strndup(p, n), .value = strdup(v),
+						     .line = lineno };
+		ch->n_kv++;
+		return nv[ch->n_kv - 1].key && nv[ch->n_kv - 1].value ? 0 : -ENOMEM;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strcmp(keys[i].section, st->section) != 0 || strlen(keys[i].key) != n ||
 		    memcmp(keys[i].key, p, n) != 0)

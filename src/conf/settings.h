@@ -42,6 +42,24 @@
 
 enum watch_mode_setting { WATCH_MODE_AUTO, WATCH_MODE_FANOTIFY, WATCH_MODE_INOTIFY };
 
+/* One "key = value" of a [channel.NAME] section, kept as written (alert/ checks it). */
+struct settings_kv {
+	char *key, *value;
+	unsigned line;
+};
+
+/* A [channel.NAME] section (ALR-02). */
+struct settings_channel {
+	char *name;
+	char *file;
+	unsigned line;
+	struct settings_kv *kv;
+	size_t n_kv;
+};
+
+#define SETTINGS_CHANNELS_MAX 64
+#define SETTINGS_CHANNEL_KEYS_MAX 64
+
 struct settings {
 	char *host_name;	/* NULL: the kernel's host name */
 	char *state_dir;	/* NULL: default */
@@ -68,6 +86,10 @@ struct settings {
 	unsigned alert_deadline;	/* seconds from an alert to its response deadline */
 	unsigned alert_group_window;	/* seconds a change may join an alert after it */
 	unsigned escalate[3];	/* seconds: unacknowledged, unanswered, unanswered again */
+	char *alert_channels;	/* [alerts] channels: names, comma-separated; NULL: defaults */
+	char *escalation_channels;	/* [alerts] escalation */
+	struct settings_channel *channels;
+	size_t n_channels;
 	char **files;		/* the files read, in order */
 	size_t n_files;
 };
