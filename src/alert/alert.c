@@ -264,6 +264,8 @@ static int raise_or_join(struct alert_ctx *a, const char *category, const char *
 		r = event_add(a, &al, "raise", "none", NULL, now);
 	if (r == 0)
 		r = journal_alert(a, "alert.raised", &al, kind, ref, NULL, NULL);
+	if (r == 0)
+		r = alert_notify(a, &al, "triggered", now);
 	if (r == 0 && ret_uuid)
 		memcpy(ret_uuid, al.uuid, sizeof(al.uuid));
 	return r;
@@ -430,6 +432,8 @@ int alert_evaluate(struct alert_ctx *a, int64_t now, int64_t emergency_deadline_
 			if (r == 0)
 				r = journal_alert(a, "alert.escalated", al, NULL, NULL, "escalation",
 						  detail);
+			if (r == 0)
+				r = alert_notify(a, al, "escalated", now);
 			marks++;
 		}
 		/* ALR-04: no initial response by the deadline: breached, for good */
@@ -440,6 +444,8 @@ int alert_evaluate(struct alert_ctx *a, int64_t now, int64_t emergency_deadline_
 				r = event_add(a, al, "breach", al->state, NULL, al->deadline_ns);
 			if (r == 0)
 				r = journal_alert(a, "alert.breached", al, NULL, NULL, NULL, NULL);
+			if (r == 0)
+				r = alert_notify(a, al, "breached", now);
 			marks++;
 		}
 	}
@@ -455,4 +461,73 @@ int alert_evaluate(struct alert_ctx *a, int64_t now, int64_t emergency_deadline_
 	else
 		store_tx_rollback(a->store);
 	return r < 0 ? r : marks;
+}
+
+/* ---- messages ---- */
+
+int alert_notify(struct alert_ctx *a, const struct store_alert *al, const char *event,
+		 int64_t now)
+{
+	const char *const *to = a->channels;
+	size_t n = a->n_channels;
+	char msg_id[37], subject[600], gen[RFC3339_MAX], dl[RFC3339_MAX];
+	struct buf body, json;
+	struct json_writer w;
+	int r;
+
+	/* escalations go to the escalation contacts, when there are some */
+	if (strcmp(event, "escalated") == 0 && a->n_escalation) {
+		to = a->escalation;
+		n = a->n_escalation;
+	}
+	if (!n)
+		return 0;
+	r = uuid7_new(msg_id);
+	if (r < 0)
+		return r;
+	if (time_format_rfc3339(al->generated_ns, gen, sizeof(gen)) < 0 ||
+	    time_format_rfc3339(al->deadline_ns, dl, sizeof(dl)) < 0)
+		return -EINVAL;
+	snprintf(subject, sizeof(subject), "[vigil %s] %s %s: %s", a->host_name, al->severity, event,
+		 al->title);
+	buf_init(&body, 1 << 20);
+	r = buf_printf(&body,
+		       "%s\n\nalert:     %s\ncategory:  %s\nseverity:  %s\nstate:     %s\n"
+		       "event:     %s\ngenerated: %s\ndeadline:  %s (an initial response is due "
+		       "by then)\n%s\nvigil alert show %s\n",
+		       al->title, al->uuid, al->category, al->severity, al->state, event, gen, dl,
+		       al->breached_ns ? "BREACHED: no initial response by the deadline\n" : "",
+		       al->uuid);
+	buf_init(&json, 1 << 20);
+	jw_init(&w, &json);
+	jw_obj_open(&w);
+	jw_key(&w, "event");
+	jw_str(&w, event);
+	jw_key(&w, "host");
+	jw_str_bytes(&w, a->host_name, strlen(a->host_name));
+	alert_json(&w, al);
+	jw_obj_close(&w);
+	if (r == 0)
+		r = w.err;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct store_outbox o = {
+			.host_id = a->host_id,
+			.alert_uuid = al->uuid,
+			.message_id = msg_id,
+			.channel = to[i],
+			.event = event,
+			.severity = al->severity,
+			.subject = subject,
+			.body = body.data,
+			.json = json.data,
+			.control_test = al->control_test,
+			.created_ns = now,
+			.next_ns = now,
+		};
+
+		r = store_outbox_add(a->store, &o);
+	}
+	buf_release(&body);
+	buf_release(&json);
+	return r;
 }

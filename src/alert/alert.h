@@ -85,6 +85,11 @@ struct alert_ctx {
 	int64_t host_id;
 	const char *host_name;
 	struct alert_policy policy;
+	/* where messages go (ALR-02): every alert's, and escalations' (none: the same) */
+	const char *const *channels;
+	size_t n_channels;
+	const char *const *escalation;
+	size_t n_escalation;
 };
 
 /* The defaults: 24 h, 5 min, 1 h / 8 h / 20 h. */
@@ -114,5 +119,26 @@ int alert_on_failure(struct alert_ctx *a, const char *kind, const char *ref, con
  * Commits.  Returns the number of marks made, or a negative errno.
  */
 int alert_evaluate(struct alert_ctx *a, int64_t now_ns, int64_t emergency_deadline_ns);
+
+/*
+ * Queues the message of one event of an alert ("triggered", "escalated", "breached",
+ * "acknowledged", "resolved") for its channels in the outbox, inside the open
+ * transaction; one message id for all channels, so receivers can dedupe on it.
+ */
+int alert_notify(struct alert_ctx *a, const struct store_alert *al, const char *event,
+		 int64_t now_ns);
+
+struct channel;
+/*
+ * Works the outbox: delivers the messages due, each attempt recorded in the alert's
+ * history and journaled, retried with backoff and jitter (Retry-After honoured) until
+ * delivered or given up (a permanent failure, or 8 attempts), when a "delivery" failure
+ * alert goes to the channels.  Each message is committed on its own right after its
+ * attempt, so a crash between the two repeats at most that message, with its id.
+ * Stops at budget_ns (CLOCK_MONOTONIC) or when nothing is due.  Returns how many
+ * messages are still pending, or a negative errno.
+ */
+int alert_outbox_work(struct alert_ctx *a, const struct channel *channels, size_t n,
+		      int64_t budget_ns);
 
 #endif

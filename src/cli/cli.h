@@ -72,6 +72,7 @@ struct cli {
 	size_t n_channels;
 	size_t *alert_channels, *escalation_channels;	/* indexes into channels */
 	size_t n_alert_channels, n_escalation_channels;
+	const char **alert_names, **escalation_names;	/* their names, for alert_ctx */
 };
 
 struct cli_exclusion {
@@ -122,6 +123,11 @@ int cli_load_channels(struct cli *c);
 /* EXIT_CONFIG when alerts have fewer than two channels and no approved record says so. */
 int cli_check_channel_count(struct cli *c);
 void cli_channels_release(struct cli *c);
+struct alert_ctx;
+/* An alert context for this command: store, journal, host, policy and channels. */
+void cli_alert_ctx(struct cli *c, struct alert_ctx *a);
+/* Delivers what the outbox holds, when no daemon runs to do it (up to 60 s). */
+void cli_work_outbox(struct cli *c, struct alert_ctx *a);
 /* A check limited to paths (and what is below them), reconciled and alerting like
  * `vigil check`, printing nothing; loads the rules. Exit status (0, or an error). */
 int cli_check_paths(struct cli *c, char **paths, size_t n);

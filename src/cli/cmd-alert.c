@@ -157,12 +157,15 @@ static int open_and_evaluate(struct cli *c, struct alert_ctx *a)
 		status = cli_open_journal(c, JOURNAL_WRITE);
 	if (status != EXIT_OK)
 		return status;
-	*a = (struct alert_ctx){ .store = c->store, .journal = c->journal, .host_id = c->host_id,
-				 .host_name = c->host_name };
-	alert_policy_from_settings(&a->policy, &c->settings);
+	status = cli_load_channels(c);
+	if (status != EXIT_OK)
+		return status;
+	cli_alert_ctx(c, a);
 	m = alert_evaluate(a, clock_now_ns(), (int64_t)c->settings.emergency_deadline * NS_PER_S);
 	if (m < 0)
 		return log_error(EXIT_STORE, "cannot evaluate alert deadlines: %s", strerror(-m));
+	/* what the clock marked, and retries now due, go out when no daemon runs */
+	cli_work_outbox(c, a);
 	return EXIT_OK;
 }
 
@@ -479,10 +482,19 @@ static int act(struct cli *c, struct alert_ctx *a, struct store_alert *al,
 	cli_who_json(&w, who);
 	jw_obj_close(&w);
 	snprintf(type, sizeof(type), "alert.%s", alert_action_name(action));
-	status = w.err ? log_error(EXIT_FAILURE_, "out of memory")
+	/* PagerDuty and the like follow: acknowledged, resolved */
+	r = w.err;
+	if (r == 0 && (action == ALERT_ACK || action == ALERT_CLOSE))
+		r = alert_notify(a, al, action == ALERT_ACK ? "acknowledged" : "resolved",
+				 clock_now_ns());
+	if (r < 0)
+		store_tx_rollback(c->store);
+	status = r < 0 ? log_error(EXIT_STORE, "cannot queue the alert's message: %s", strerror(-r))
 		       : cli_journal_action(c, type, b.data);
 	buf_release(&b);
 	free(from);
+	if (status == EXIT_OK)
+		cli_work_outbox(c, a);
 	if (status == EXIT_OK && c->verbosity >= 0)
 		printf("%s: %s%s\n", al->uuid, al->state, al->breached_ns ? " (breached)" : "");
 	return status;

@@ -78,6 +78,12 @@ static int reload(void *ud, struct daemon_config *ret)
 	rl->cur = nc;
 	ret->settings = &nc->settings;
 	ret->policy = &nc->policy;
+	ret->channels = nc->channels;
+	ret->n_channels = nc->n_channels;
+	ret->alert_names = nc->alert_names;
+	ret->n_alert_names = nc->n_alert_channels;
+	ret->escalation_names = nc->escalation_names;
+	ret->n_escalation_names = nc->n_escalation_channels;
 	return 0;
 }
 
@@ -132,6 +138,12 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 		.runtime_dir = cli_runtime_dir(c),
 		.reload = reload,
 		.reload_ud = &rl,
+		.channels = c->channels,
+		.n_channels = c->n_channels,
+		.alert_names = c->alert_names,
+		.n_alert_names = c->n_alert_channels,
+		.escalation_names = c->escalation_names,
+		.n_escalation_names = c->n_escalation_channels,
 	};
 	r = daemon_run(&cfg);
 	close(lock_fd);

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
 #include "alert/channel.h"
+#include "daemon/control.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -21,6 +23,8 @@
 #include "cli/cli.h"
 #include "base/banned.h"
 
+#define NS_PER_S 1000000000LL
+
 static void channels_free(struct cli *c)
 {
 	for (size_t i = 0; i < c->n_channels; i++)
@@ -28,8 +32,11 @@ static void channels_free(struct cli *c)
 	free(c->channels);
 	free(c->alert_channels);
 	free(c->escalation_channels);
+	free(c->alert_names);
+	free(c->escalation_names);
 	c->channels = NULL;
 	c->alert_channels = c->escalation_channels = NULL;
+	c->alert_names = c->escalation_names = NULL;
 	c->n_channels = c->n_alert_channels = c->n_escalation_channels = 0;
 }
 
@@ -179,7 +186,51 @@ int cli_load_channels(struct cli *c)
 	if (status == EXIT_OK && s->escalation_channels)
 		status = resolve(c, s->escalation_channels, "escalation", &c->escalation_channels,
 				 &c->n_escalation_channels);
+	if (status == EXIT_OK) {
+		c->alert_names = calloc(c->n_alert_channels + 1, sizeof(char *));
+		c->escalation_names = calloc(c->n_escalation_channels + 1, sizeof(char *));
+		if (!c->alert_names || !c->escalation_names)
+			return log_error(EXIT_FAILURE_, "out of memory");
+		for (size_t i = 0; i < c->n_alert_channels; i++)
+			c->alert_names[i] = c->channels[c->alert_channels[i]].name;
+		for (size_t i = 0; i < c->n_escalation_channels; i++)
+			c->escalation_names[i] = c->channels[c->escalation_channels[i]].name;
+	}
 	return status;
+}
+
+void cli_alert_ctx(struct cli *c, struct alert_ctx *a)
+{
+	*a = (struct alert_ctx){
+		.store = c->store,
+		.journal = c->journal,
+		.host_id = c->host_id,
+		.host_name = c->host_name,
+		.channels = c->alert_names,
+		.n_channels = c->n_alert_channels,
+		.escalation = c->escalation_names,
+		.n_escalation = c->n_escalation_channels,
+	};
+	alert_policy_from_settings(&a->policy, &c->settings);
+}
+
+void cli_work_outbox(struct cli *c, struct alert_ctx *a)
+{
+	int fd = control_connect(cli_runtime_dir(c));
+	int r;
+
+	/* a running daemon works the outbox itself */
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	r = alert_outbox_work(a, c->channels, c->n_channels, clock_monotonic_ns() + 60 * NS_PER_S);
+	if (r < 0)
+		log_error(0, "cannot deliver alerts: %s", strerror(-r));
+	else if (r > 0)
+		log_warning("%d alert message(s) wait for a retry (vigil daemon, or the next "
+			    "command, delivers them)",
+			    r);
 }
 
 int cli_check_channel_count(struct cli *c)

@@ -222,9 +222,7 @@ static int check_hooks(struct cli *c, struct engine_opts *o, struct alert_ctx *a
 	o->reconcile = reconciler_engine_hook;
 	o->reconcile_ud = *rec;
 	/* unauthorized changes and unreadable objects raise alerts as they are recorded */
-	*actx = (struct alert_ctx){ .store = c->store, .journal = c->journal,
-				    .host_id = c->host_id, .host_name = c->host_name };
-	alert_policy_from_settings(&actx->policy, &c->settings);
+	cli_alert_ctx(c, actx);
 	o->recorded = alert_engine_hook;
 	o->gap = alert_gap_hook;
 	o->recorded_ud = actx;
@@ -284,6 +282,9 @@ int cmd_check(struct cli *c, int argc, char **argv)
 		return status;
 	r = engine_check(&o, report, c, &res);
 	reconciler_free(rec);
+	/* run from cron with no daemon, the check delivers its alerts itself */
+	if (r >= 0)
+		cli_work_outbox(c, &actx);
 	if (r == -ENODATA)
 		return log_error(EXIT_STORE, "no complete baseline for host '%s' in '%s' (run 'vigil init')",
 				 c->host_name, cli_state_dir(c));

@@ -48,7 +48,8 @@ struct daemon {
 	struct engine_watch *ew;
 	struct reconciler *rec;
 	struct alert_ctx actx;
-	int64_t next_alerts;	/* monotonic: the next time deadlines are evaluated */
+	bool outbox_due;	/* messages may wait in the outbox */
+	int64_t next_outbox;	/* monotonic: when to work it next */
 	struct watch *w;
 	struct coalesce *table;
 	int sig_fd, notify_fd, listen_fd, epoll_fd;
@@ -111,6 +112,9 @@ static int on_change(void *ud, const struct engine_event *ev)
 	if (ev->kind <= ENGINE_MODIFIED)
 		log_info("%s %s: %s", engine_event_name(ev->kind), buf_str(&p),
 			 ev->authorized ? "authorized" : "unauthorized");
+	/* an alert was raised or joined: its messages wait in the outbox */
+	if (!ev->authorized && ev->kind <= ENGINE_ERROR)
+		d->outbox_due = true;
 	else
 		log_info("%s %s", engine_event_name(ev->kind), buf_str(&p));
 	buf_release(&p);
@@ -274,6 +278,7 @@ static int record_gaps(struct daemon *d, bool rescan_after)
 		char id[UUID_STR_LEN];
 
 		r = engine_watch_gap(d->ew, g[i].reason, g[i].scope, g[i].detail, id);
+		d->outbox_due = true;
 		if (r < 0)
 			break;
 		d->gaps++;
@@ -692,6 +697,12 @@ static int do_reload(struct daemon *d)
 	d->eo.one_filesystem = nc.settings->one_filesystem;
 	engine_watch_set_policy(d->ew, nc.policy);
 	alert_policy_from_settings(&d->actx.policy, nc.settings);
+	d->cfg->channels = nc.channels;
+	d->cfg->n_channels = nc.n_channels;
+	d->actx.channels = nc.alert_names;
+	d->actx.n_channels = nc.n_alert_names;
+	d->actx.escalation = nc.escalation_names;
+	d->actx.n_escalation = nc.n_escalation_names;
 	/* a new table, with the settings' new bounds */
 	d->table = coalesce_free(d->table);
 	r = coalesce_new((int64_t)nc.settings->settle_ms * NS_PER_MS,
@@ -795,6 +806,8 @@ static int loop(struct daemon *d)
 			coalesce_take(d->table, now, none, 0, &next_settle);
 		}
 		deadline = min64(min64(d->next_quick, d->next_full), d->next_checkpoint);
+		if (d->outbox_due)
+			deadline = min64(deadline, d->next_outbox);
 		deadline = min64(deadline, next_settle);
 		if (d->watchdog_ns)
 			deadline = min64(deadline, d->next_watchdog);
@@ -860,6 +873,17 @@ static int loop(struct daemon *d)
 				r = m < 0 ? m : 0;
 			}
 			d->next_checkpoint = mono() + 60 * NS_PER_S;
+			d->outbox_due = true; /* retries fall due with time */
+		}
+		/* alert messages: at most a few seconds per round, so events keep flowing */
+		if (r == 0 && d->outbox_due && mono() >= d->next_outbox) {
+			int left = alert_outbox_work(&d->actx, d->cfg->channels, d->cfg->n_channels,
+						     mono() + 3 * NS_PER_S);
+
+			if (left < 0)
+				log_error(0, "cannot deliver alerts: %s", strerror(-left));
+			d->outbox_due = left > 0;
+			d->next_outbox = mono() + (left > 0 ? 5 : 1) * NS_PER_S;
 		}
 		watchdog(d);
 	}
@@ -897,8 +921,12 @@ int daemon_run(struct daemon_config *cfg)
 		d.eo.reconcile_ud = d.rec;
 	}
 	d.actx = (struct alert_ctx){ .store = cfg->store, .journal = cfg->journal,
-				     .host_id = cfg->host_id, .host_name = cfg->host_name };
+				     .host_id = cfg->host_id, .host_name = cfg->host_name,
+				     .channels = cfg->alert_names, .n_channels = cfg->n_alert_names,
+				     .escalation = cfg->escalation_names,
+				     .n_escalation = cfg->n_escalation_names };
 	alert_policy_from_settings(&d.actx.policy, st);
+	d.outbox_due = true; /* what an earlier run left is delivered now */
 	d.eo.recorded = alert_engine_hook;
 	d.eo.gap = alert_gap_hook;
 	d.eo.recorded_ud = &d.actx;

@@ -13,6 +13,8 @@
 #include "policy/policy.h"
 #include "store/store.h"
 
+struct channel;
+
 struct daemon_config {
 	const struct settings *settings;
 	const struct policy *policy;
@@ -23,6 +25,14 @@ struct daemon_config {
 	const char *state_dir;
 	const char *runtime_dir;
 	const char *config_digest;	/* of settings and rules, for the status */
+	/* alert channels (ALR-02): all configured, and the names alerts and escalations
+	 * go to */
+	const struct channel *channels;
+	size_t n_channels;
+	const char *const *alert_names;
+	size_t n_alert_names;
+	const char *const *escalation_names;
+	size_t n_escalation_names;
 	/*
 	 * Reloads settings and rules (SIGHUP): on success the callee fills *ret with the new
 	 * configuration (policy and settings it keeps alive) and returns 0; on failure the

@@ -426,3 +426,124 @@ int store_control_test_claim(struct store *s, int64_t host, int64_t now_ns, cons
 	}
 	return 1;
 }
+
+int store_outbox_add(struct store *s, const struct store_outbox *o)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = sq_prepare(s->db,
+		       "INSERT OR IGNORE INTO outbox(host_id, alert_uuid, message_id, channel, event,"
+		       " severity, subject, body, json, control_test, created_ns, next_ns) VALUES"
+		       " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		       &st);
+	if (r == 0)
+		r = sq_tx_begin(s);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, o->host_id);
+		sqlite3_bind_text(st, 2, o->alert_uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, o->message_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, o->channel, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, o->event, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, o->severity, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, o->subject, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, o->body, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, o->json, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 10, o->control_test);
+		sqlite3_bind_int64(st, 11, o->created_ns);
+		sqlite3_bind_int64(st, 12, o->next_ns);
+		r = sq_step_done(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_outbox_due(struct store *s, int64_t host, int64_t now_ns, size_t max,
+		     int (*fn)(void *ud, const struct store_outbox *o), void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = sq_prepare(s->db,
+		       "SELECT id, host_id, alert_uuid, message_id, channel, event, severity, subject,"
+		       " body, json, control_test, created_ns, next_ns, attempts, state, detail"
+		       " FROM outbox WHERE state = 'pending' AND host_id = ?1 AND next_ns <= ?2"
+		       " ORDER BY id LIMIT ?3",
+		       &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_int64(st, 2, now_ns);
+	sqlite3_bind_int64(st, 3, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_outbox o = {
+			.id = sqlite3_column_int64(st, 0),
+			.host_id = sqlite3_column_int64(st, 1),
+			.alert_uuid = (const char *)sqlite3_column_text(st, 2),
+			.message_id = (const char *)sqlite3_column_text(st, 3),
+			.channel = (const char *)sqlite3_column_text(st, 4),
+			.event = (const char *)sqlite3_column_text(st, 5),
+			.severity = (const char *)sqlite3_column_text(st, 6),
+			.subject = (const char *)sqlite3_column_text(st, 7),
+			.body = (const char *)sqlite3_column_text(st, 8),
+			.json = (const char *)sqlite3_column_text(st, 9),
+			.control_test = sqlite3_column_int(st, 10) != 0,
+			.created_ns = sqlite3_column_int64(st, 11),
+			.next_ns = sqlite3_column_int64(st, 12),
+			.attempts = sqlite3_column_int64(st, 13),
+			.state = (const char *)sqlite3_column_text(st, 14),
+			.detail = (const char *)sqlite3_column_text(st, 15),
+		};
+
+		r = fn(ud, &o);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sq_err(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_outbox_update(struct store *s, int64_t id, const char *state, int64_t next_ns,
+			int64_t attempts, const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = sq_prepare(s->db,
+		       "UPDATE outbox SET state = ?2, next_ns = ?3, attempts = ?4, detail = ?5"
+		       " WHERE id = ?1",
+		       &st);
+	if (r == 0)
+		r = sq_tx_begin(s);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, next_ns);
+		sqlite3_bind_int64(st, 4, attempts);
+		bind_text_or_null(st, 5, detail);
+		r = sq_step_done(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_outbox_pending(struct store *s, int64_t host, uint64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = sq_prepare(s->db, "SELECT count(*) FROM outbox WHERE host_id = ?1 AND state = 'pending'",
+		       &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		r = sq_err(rc);
+	sqlite3_finalize(st);
+	return r;
+}

@@ -215,6 +215,26 @@ static const char *const migrations[] = {
 	"  account TEXT NOT NULL,"
 	"  text TEXT NOT NULL,"
 	"  alert_uuid TEXT);",
+	/* 7: the outbox: every message to every channel, until delivered or given up */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  alert_uuid TEXT NOT NULL,"
+	"  message_id TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  json TEXT NOT NULL,"
+	"  control_test INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL,"
+	"  next_ns INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL DEFAULT 'pending',"
+	"  detail TEXT,"
+	"  UNIQUE (message_id, channel));"
+	"CREATE INDEX outbox_due ON outbox(state, next_ns);",
 };
 
 int sq_err(int rc)

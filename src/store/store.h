@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "base/object.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_DB_NAME "vigil.db"
 
 struct store;
@@ -350,6 +350,29 @@ int store_control_test_add(struct store *s, int64_t host, const char *uuid, int6
  * text copied out, 0 when none is pending. */
 int store_control_test_claim(struct store *s, int64_t host, int64_t now_ns, const char *alert_uuid,
 			     char ret_uuid[37], char **ret_text);
+
+/* ---- the outbox of alert messages ---- */
+
+struct store_outbox {
+	int64_t id, host_id;
+	const char *alert_uuid, *message_id, *channel, *event, *severity, *subject, *body, *json;
+	bool control_test;
+	int64_t created_ns, next_ns;
+	int64_t attempts;
+	const char *state;	/* "pending", "delivered", "failed" */
+	const char *detail;
+};
+/* Queues one message for one channel, inside the open transaction. */
+int store_outbox_add(struct store *s, const struct store_outbox *o);
+/* Calls fn for up to max pending messages due at now_ns, oldest first (strings valid
+ * during the call). */
+int store_outbox_due(struct store *s, int64_t host, int64_t now_ns, size_t max,
+		     int (*fn)(void *ud, const struct store_outbox *o), void *ud);
+/* Records an attempt's outcome: state, next time, attempts and detail. */
+int store_outbox_update(struct store *s, int64_t id, const char *state, int64_t next_ns,
+			int64_t attempts, const char *detail);
+/* How many messages are pending for host. */
+int store_outbox_pending(struct store *s, int64_t host, uint64_t *ret);
 
 /* Calls fn for the change of uuid, when there is one (the row is valid during the call). */
 int store_change_get(struct store *s, const char *uuid,
