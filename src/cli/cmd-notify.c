@@ -130,6 +130,9 @@ int cli_load_channels(struct cli *c)
 	const struct settings *s = &c->settings;
 	int status = EXIT_OK;
 
+	/* once per command: alert contexts point into what is loaded */
+	if (c->alert_names)
+		return EXIT_OK;
 	channels_free(c);
 	for (size_t i = 0; status == EXIT_OK && i < s->n_channels; i++) {
 		const struct settings_channel *sc = &s->channels[i];
@@ -228,7 +231,7 @@ void cli_work_outbox(struct cli *c, struct alert_ctx *a)
 	if (r < 0)
 		log_error(0, "cannot deliver alerts: %s", strerror(-r));
 	else if (r > 0)
-		log_warning("%d alert message(s) wait for a retry (vigil daemon, or the next "
+		log_info("%d alert message(s) wait for a retry (vigil daemon, or the next "
 			    "command, delivers them)",
 			    r);
 }

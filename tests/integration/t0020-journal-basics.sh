@@ -8,6 +8,8 @@
 mkdir -p "$T/tree"
 echo one > "$T/tree/a"
 rules "$T/tree/**" "=$T/tree perms+owner"
+# two channels that always take a message, so the journal's tail is known
+printf '[alerts]\nchannels = a, b\n[channel.a]\ntype = exec\ncommand = /bin/true\n[channel.b]\ntype = exec\ncommand = /bin/true\n' > "$T/vigil.conf"
 
 # every output of the test is kept, to look for the private key in it afterwards
 : > "$T/all"
@@ -34,7 +36,10 @@ types = [e["type"] for e in events]
 # init, then check
 assert types[:3] == ["config.loaded", "run.started", "baseline.created"], types
 assert types[3:5] == ["config.loaded", "run.started"], types
-assert types[-1] == "run.finished", types
+# the run ends the check; deliveries of the alert come after it
+run_end = types.index("run.finished")
+assert all(t.startswith("alert.deliver") for t in types[run_end + 1:]), types
+assert "alert.raised" in types[5:run_end], types
 changes = [e for e in events if e["type"] == "change.detected"]
 assert types.index("change.detected") > 4, types
 paths = [c["event"]["file"]["path"] for c in changes]
@@ -70,7 +75,7 @@ assert lines == open(T + "/entries.jsonl", encoding="utf-8").read().splitlines()
 '
 v journal tail -n 3; expect_rc 0; keep
 [ "$(wc -l < "$T/out")" = 3 ] || { cat "$T/out"; fail "text tail -n 3 printed other than 3 lines"; }
-out_has "^ *$((size - 1))  [0-9T:.-]+Z  run\.finished"
+out_has "^ *$((size - 1))  [0-9T:.-]+Z  alert\.delivered"
 out_has "^ *$((size - 3))  "
 
 # ---- the verifier key: one line NAME+hash+key, hash = SHA-256(NAME \n 0x01 key)[:4]

@@ -80,6 +80,20 @@ as_user "$ADM" notify test nothing; expect_rc 15
 v --json journal tail -n 3; expect_rc 0
 out_has '"notify":\{"channel":"script","delivered":true'
 
+# the daemon delivers an alert's messages itself, within seconds
+daemon_start
+echo y >> "$T/tree/f"
+for i in $(seq 100); do grep -q '"event": "triggered"' "$T/hook.out" 2>/dev/null && break; sleep 0.1; done
+py - "$T/hook.out" <<'PYC' || fail "the daemon did not deliver the alert on the webhook"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+t = [x for x in r if x["body"]["event"] == "triggered"]
+assert len(t) == 1 and t[0]["ok"] and t[0]["body"]["alert"]["category"] == "unauthorized-change", r
+PYC
+for i in $(seq 50); do grep -q '"event":"triggered"' "$T/script.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '"event":"triggered"' "$T/script.out" || fail "the daemon did not deliver the alert to the script"
+daemon_stop
+
 # a dead peer: not delivered, said why
 sed -i "s|127.0.0.1:$PORT|127.0.0.1:1|" "$T/vigil.conf"
 as_user "$ADM" notify test hook; expect_rc 18
