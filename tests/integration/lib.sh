@@ -81,6 +81,10 @@ _at_exit_run() {
 py() {
 	if [ -x /usr/bin/python3 ]; then /usr/bin/python3 "$@"; else python3 "$@"; fi
 }
+# the same interpreter, for servers started in the background ($! must be its own pid,
+# not a subshell's, so that the test can stop it)
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
 
 # json_check PYTHON: runs the Python code with `events` bound to the JSON lines of the
 # last run's stdout (a list of dicts) and `T` to the scratch directory; any failing

@@ -44,7 +44,7 @@ open(out + ".port", "w").write(str(srv.server_port))
 srv.serve_forever()
 PY
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-py "$T/recv.py" "$SECRET" "$T/hook.out" &
+"$PYTHON" "$T/recv.py" "$SECRET" "$T/hook.out" < /dev/null > /dev/null 2>&1 &
 RECV=$!
 at_exit "kill $RECV 2>/dev/null"
 for i in $(seq 50); do [ -s "$T/hook.out.port" ] && break; sleep 0.1; done

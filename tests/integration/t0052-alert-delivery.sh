@@ -34,7 +34,7 @@ srv = http.server.HTTPServer(("127.0.0.1", 0), H)
 open(out + ".port", "w").write(str(srv.server_port))
 srv.serve_forever()
 PY
-py "$T/recv.py" "$SECRET" "$T/hook.out" &
+"$PYTHON" "$T/recv.py" "$SECRET" "$T/hook.out" < /dev/null > /dev/null 2>&1 &
 RECV=$!
 at_exit "kill $RECV 2>/dev/null"
 for i in $(seq 50); do [ -s "$T/hook.out.port" ] && break; sleep 0.1; done
