@@ -526,6 +526,8 @@ int alert_notify(struct alert_ctx *a, const struct store_alert *al, const char *
 		};
 
 		r = store_outbox_add(a->store, &o);
+		if (r == 0)
+			a->queued++;
 	}
 	buf_release(&body);
 	buf_release(&json);

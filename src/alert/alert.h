@@ -90,6 +90,7 @@ struct alert_ctx {
 	size_t n_channels;
 	const char *const *escalation;
 	size_t n_escalation;
+	uint64_t queued;	/* messages queued so far (a process can tell when to deliver) */
 };
 
 /* The defaults: 24 h, 5 min, 1 h / 8 h / 20 h. */

@@ -49,6 +49,7 @@ struct daemon {
 	struct reconciler *rec;
 	struct alert_ctx actx;
 	bool outbox_due;	/* messages may wait in the outbox */
+	uint64_t queued_seen;	/* actx.queued when the outbox was last looked at */
 	int64_t next_outbox;	/* monotonic: when to work it next */
 	struct watch *w;
 	struct coalesce *table;
@@ -112,9 +113,11 @@ static int on_change(void *ud, const struct engine_event *ev)
 	if (ev->kind <= ENGINE_MODIFIED)
 		log_info("%s %s: %s", engine_event_name(ev->kind), buf_str(&p),
 			 ev->authorized ? "authorized" : "unauthorized");
-	/* an alert was raised or joined: its messages wait in the outbox */
-	if (!ev->authorized && ev->kind <= ENGINE_ERROR)
+	/* a new alert's messages wait in the outbox (joining one queues nothing) */
+	if (d->actx.queued != d->queued_seen) {
+		d->queued_seen = d->actx.queued;
 		d->outbox_due = true;
+	}
 	else
 		log_info("%s %s", engine_event_name(ev->kind), buf_str(&p));
 	buf_release(&p);
