@@ -14,6 +14,7 @@
 #include "base/json-parse.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "base/timeutil.h"
 #include "change/approval.h"
 #include "cli/cli.h"
@@ -406,6 +407,43 @@ int cli_journal_finish(struct cli *c)
 	if (r < 0)
 		return log_error(EXIT_STORE, "cannot issue a checkpoint: %s", strerror(-r));
 	return EXIT_OK;
+}
+
+int cli_parse_age(const char *s, int64_t *ret_ns)
+{
+	static const struct {
+		char unit;
+		int64_t ns;
+	} units[] = { { 's', 1000000000LL },
+		      { 'm', 60 * 1000000000LL },
+		      { 'h', 3600 * 1000000000LL },
+		      { 'd', 86400 * 1000000000LL } };
+	size_t n = strlen(s);
+	char num[16];
+	uint64_t v;
+
+	if (n < 2 || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n - 1);
+	num[n - 1] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (s[n - 1] == units[i].unit && parse_u64(num, &v) == 0 &&
+		    v < (uint64_t)(INT64_MAX / units[i].ns)) {
+			*ret_ns = (int64_t)v * units[i].ns;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int cli_open_all(struct cli *c, bool write)
+{
+	int status = cli_load_settings(c);
+
+	if (status == EXIT_OK)
+		status = cli_open_store(c, false);
+	if (status == EXIT_OK)
+		status = cli_open_journal(c, write ? JOURNAL_WRITE : JOURNAL_READ);
+	return status;
 }
 
 int cli_journal_action(struct cli *c, const char *type, const char *fields_json)

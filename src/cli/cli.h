@@ -131,6 +131,10 @@ void cli_work_outbox(struct cli *c, struct alert_ctx *a);
 /* A check limited to paths (and what is below them), reconciled and alerting like
  * `vigil check`, printing nothing; loads the rules. Exit status (0, or an error). */
 int cli_check_paths(struct cli *c, char **paths, size_t n);
+/* An age: a whole number and s, m, h or d ("90s", "30m", "8h", "1d"), in ns. */
+int cli_parse_age(const char *s, int64_t *ret_ns);
+/* Loads the settings and opens the store and the journal (write: to append). */
+int cli_open_all(struct cli *c, bool write);
 /* Appends a journal entry for an action a person took, and commits. Exit status. */
 int cli_journal_action(struct cli *c, const char *type, const char *fields_json);
 

@@ -26,16 +26,6 @@ static const char account_usage[] =
 	"       vigil account show NAME\n"
 	"Roles: requester, implementer, approver, reviewer, responder, administrator, auditor.\n";
 
-static int open_all(struct cli *c, bool write)
-{
-	int status = cli_load_settings(c);
-
-	if (status == EXIT_OK)
-		status = cli_open_store(c, false);
-	if (status == EXIT_OK)
-		status = cli_open_journal(c, write ? JOURNAL_WRITE : JOURNAL_READ);
-	return status;
-}
 
 /* Who is acting, refused with a message when they may not. */
 int cli_whoami(struct cli *c, enum role role, struct account_who *ret)
@@ -230,7 +220,7 @@ static int account_add(struct cli *c, int argc, char **argv)
 	}
 	if (getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &res) != 0 || !res)
 		return log_error(EXIT_USAGE, "--unix-user: no Unix user '%s' on this host", user);
-	status = open_all(c, true);
+	status = cli_open_all(c, true);
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE_ADMINISTRATOR, &who);
 	if (status != EXIT_OK)
@@ -284,7 +274,7 @@ static int account_modify(struct cli *c, int argc, char **argv, const char *what
 			return log_error(EXIT_USAGE, "--role: %s", msg);
 		}
 	}
-	status = open_all(c, true);
+	status = cli_open_all(c, true);
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE_ADMINISTRATOR, &who);
 	if (status != EXIT_OK)
@@ -371,7 +361,7 @@ static int account_list(struct cli *c, int argc, char **argv, bool show)
 	if (optind != argc - (show ? 1 : 0))
 		return log_error(EXIT_USAGE, show ? "usage: vigil account show NAME"
 						  : "usage: vigil account list");
-	status = open_all(c, false);
+	status = cli_open_all(c, false);
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE__COUNT, &who);
 	if (status != EXIT_OK)

@@ -127,24 +127,6 @@ static int parse_aopts(int argc, char **argv, const int *allowed, const char *cm
 	return EXIT_OK;
 }
 
-/* "30m", "8h", "1d", "90s" into nanoseconds. */
-static int parse_age(const char *s, int64_t *ret)
-{
-	uint64_t v;
-	size_t n = strlen(s);
-	char unit = n ? s[n - 1] : 0;
-	char num[32];
-
-	if (n < 2 || n >= sizeof(num) || !strchr("smhd", unit))
-		return -EINVAL;
-	memcpy(num, s, n - 1);
-	num[n - 1] = '\0';
-	if (parse_u64(num, &v) < 0 || v > 365 * 86400)
-		return -EINVAL;
-	*ret = (int64_t)v * NS_PER_S * (unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 1);
-	return 0;
-}
-
 /* Opens the store and journal and lets the clock mark what is due. */
 static int open_and_evaluate(struct cli *c, struct alert_ctx *a)
 {
@@ -289,7 +271,7 @@ static int alert_list(struct cli *c, int argc, char **argv)
 		return status < 0 ? EXIT_OK : status;
 	if (optind != argc)
 		return log_error(EXIT_USAGE, "'alert list' takes no argument '%s'", argv[optind]);
-	if (o.due_within && parse_age(o.due_within, &lc.due_ns) < 0)
+	if (o.due_within && cli_parse_age(o.due_within, &lc.due_ns) < 0)
 		return log_error(EXIT_USAGE, "--due-within takes an age such as 30m, 8h or 1d");
 	status = open_and_evaluate(c, &a);
 	if (status == EXIT_OK)
@@ -539,23 +521,11 @@ struct accept_ctx {
 static int accept_change(void *ud, const struct store_change_row *row)
 {
 	struct accept_ctx *ac = ud;
-	struct object_state st;
-	int g, r = 0;
+	int r = store_baseline_take_observed(ac->c->store, ac->c->host_id, row->path, row->path_len);
 
-	object_state_init(&st);
-	g = store_observed_get(ac->c->store, ac->c->host_id, row->path, row->path_len, &st);
-	if (g == 1 || g == 0) {
-		r = store_baseline_set(ac->c->store, ac->c->host_id, row->path, row->path_len,
-				       g == 1 ? &st : NULL);
-		if (r == 0)
-			r = store_observed_drop(ac->c->store, ac->c->host_id, row->path, row->path_len);
-		if (r == 0)
-			ac->n++;
-	} else if (g != -ENOENT) {
-		r = g;
-	}
-	object_state_release(&st);
-	return r;
+	if (r == 1)
+		ac->n++;
+	return r < 0 ? r : 0;
 }
 
 static int accept_item(void *ud, const char *kind, const char *ref, int64_t time_ns)
@@ -959,7 +929,7 @@ static int alert_test(struct cli *c, int argc, char **argv)
 		return status < 0 ? EXIT_OK : status;
 	if (optind != argc || !o.declare || !*o.declare)
 		return log_error(EXIT_USAGE, "usage: vigil alert test --declare TEXT [--within AGE]");
-	if (o.due_within && (parse_age(o.due_within, &within) < 0 || within == 0))
+	if (o.due_within && (cli_parse_age(o.due_within, &within) < 0 || within == 0))
 		return log_error(EXIT_USAGE, "--within takes an age such as 30m or 2h");
 	status = open_and_evaluate(c, &a);
 	if (status == EXIT_OK)

@@ -206,16 +206,6 @@ static int parse_copts(int argc, char **argv, const char *cmd, const int *allowe
 
 /* ---- opening and loading ---- */
 
-static int open_all(struct cli *c, bool write)
-{
-	int status = cli_load_settings(c);
-
-	if (status == EXIT_OK)
-		status = cli_open_store(c, false);
-	if (status == EXIT_OK)
-		status = cli_open_journal(c, write ? JOURNAL_WRITE : JOURNAL_READ);
-	return status;
-}
 
 /* A record by "ID", "SOURCE/ID" or uuid, with its parsed document. */
 static int load_record(struct cli *c, const char *ref, struct store_record *rec, struct cr_doc *doc)
@@ -781,7 +771,7 @@ static int change_new(struct cli *c, int argc, char **argv)
 		status = log_error(EXIT_USAGE, "'change new' takes no argument '%s'", argv[optind]);
 		goto out;
 	}
-	status = open_all(c, true);
+	status = cli_open_all(c, true);
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE_REQUESTER, &who);
 	if (status == EXIT_OK)
@@ -1006,11 +996,9 @@ static int retro_cover(struct cli *c, const struct store_record *rec, const stru
 	r = store_changes_each(c->store, c->host_id, since, 0, retro_one, &rt);
 	for (size_t i = 0; r == 0 && i < rt.n; i++) {
 		struct retro_item *it = &rt.items[i];
-		struct object_state st;
 		struct buf b;
 		struct json_writer w;
 		bool last = true;
-		int g;
 
 		if (!it->covered)
 			continue;
@@ -1030,16 +1018,8 @@ static int retro_cover(struct cli *c, const struct store_record *rec, const stru
 		/* the baseline takes the observed state only when nothing came after */
 		last = last && !rt.truncated;
 		if (r == 0 && last) {
-			object_state_init(&st);
-			g = store_observed_get(c->store, c->host_id, it->path, it->len, &st);
-			if (g == 1 || g == 0)
-				r = store_baseline_set(c->store, c->host_id, it->path, it->len,
-						       g == 1 ? &st : NULL);
-			else if (g != -ENOENT)
-				r = g;
-			if (r == 0 && (g == 1 || g == 0))
-				r = store_observed_drop(c->store, c->host_id, it->path, it->len);
-			object_state_release(&st);
+			r = store_baseline_take_observed(c->store, c->host_id, it->path, it->len);
+			r = r < 0 ? r : 0;
 		}
 		if (r < 0)
 			break;
@@ -1136,7 +1116,7 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 		status = log_error(EXIT_USAGE, "usage: vigil change %s ID [--text T]", name);
 		goto out;
 	}
-	status = open_all(c, true);
+	status = cli_open_all(c, true);
 	if (status == EXIT_OK)
 		status = load_record(c, argv[optind], &rec, &d);
 	if (status != EXIT_OK)
@@ -1267,7 +1247,7 @@ static int change_review(struct cli *c, int argc, char **argv)
 		status = log_error(EXIT_USAGE, "usage: vigil change review ID [--ack KEY]... [--text T]");
 		goto out;
 	}
-	status = open_all(c, true);
+	status = cli_open_all(c, true);
 	if (status == EXIT_OK)
 		status = load_record(c, argv[optind], &rec, &d);
 	if (status != EXIT_OK)
@@ -1398,7 +1378,7 @@ static int change_amend(struct cli *c, int argc, char **argv)
 				   "usage: vigil change amend ID (--file RECORD.json | FIELDS) [--text T]");
 		goto out;
 	}
-	status = open_all(c, true);
+	status = cli_open_all(c, true);
 	if (status == EXIT_OK)
 		status = load_record(c, argv[optind], &rec, &old);
 	if (status != EXIT_OK)
@@ -1615,7 +1595,7 @@ static int change_show(struct cli *c, int argc, char **argv)
 		status = log_error(EXIT_USAGE, "usage: vigil change show ID");
 		goto out;
 	}
-	status = open_all(c, false);
+	status = cli_open_all(c, false);
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE__COUNT, &who);
 	if (status == EXIT_OK)
@@ -1879,7 +1859,7 @@ static int change_list(struct cli *c, int argc, char **argv)
 		status = log_error(EXIT_USAGE, "--state: unknown state '%s'", o.state);
 		goto out;
 	}
-	status = open_all(c, false);
+	status = cli_open_all(c, false);
 	if (status == EXIT_OK)
 		status = cli_whoami(c, ROLE__COUNT, &who);
 	if (status != EXIT_OK)
@@ -2254,7 +2234,7 @@ static int change_import(struct cli *c, int argc, char **argv)
 				   r == -E2BIG ? "larger than 64 MiB" : strerror(-r));
 		goto out;
 	}
-	status = open_all(c, true);
+	status = cli_open_all(c, true);
 	if (status == EXIT_OK)
 		status = import_signature(c, argv[optind], text, len, &len, signer, sizeof(signer));
 	if (status != EXIT_OK)

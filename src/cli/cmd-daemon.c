@@ -279,35 +279,17 @@ int cmd_status(struct cli *c, int argc, char **argv)
 
 /* ---- vigil changes ---- */
 
-/* RFC 3339, or an age: a number and s, m, h or d. */
+/* RFC 3339, or an age before now. */
 static int parse_since(const char *s, int64_t *ret)
 {
-	static const struct {
-		char unit;
-		int64_t ns;
-	} units[] = { { 's', 1000000000LL },
-		      { 'm', 60 * 1000000000LL },
-		      { 'h', 3600 * 1000000000LL },
-		      { 'd', 86400 * 1000000000LL } };
-	size_t n = strlen(s);
+	int64_t age;
 
 	if (time_parse_rfc3339(s, ret) == 0)
 		return 0;
-	if (n >= 2 && n < 16) {
-		char num[16];
-		uint64_t v;
-
-		memcpy(num, s, n - 1);
-		num[n - 1] = '\0';
-		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-			if (s[n - 1] == units[i].unit && parse_u64(num, &v) == 0 &&
-			    v < (uint64_t)(INT64_MAX / units[i].ns)) {
-				*ret = clock_now_ns() - (int64_t)v * units[i].ns;
-				return 0;
-			}
-		}
-	}
-	return -EINVAL;
+	if (cli_parse_age(s, &age) < 0)
+		return -EINVAL;
+	*ret = clock_now_ns() - age;
+	return 0;
 }
 
 struct lister {

@@ -1094,6 +1094,27 @@ int store_observed_drop(struct store *s, int64_t host, const char *path, size_t 
 	return r;
 }
 
+int store_baseline_take_observed(struct store *s, int64_t host, const char *path, size_t len)
+{
+	struct object_state st;
+	int g, r;
+
+	object_state_init(&st);
+	g = store_observed_get(s, host, path, len, &st);
+	if (g == -ENOENT) {
+		r = 0;
+		goto out;
+	}
+	r = g < 0 ? g : store_baseline_set(s, host, path, len, g == 1 ? &st : NULL);
+	if (r == 0)
+		r = store_observed_drop(s, host, path, len);
+	if (r == 0)
+		r = 1;
+out:
+	object_state_release(&st);
+	return r;
+}
+
 int store_baseline_set(struct store *s, int64_t host, const char *path, size_t len,
 		       const struct object_state *o)
 {

@@ -81,6 +81,12 @@ struct store_cursor *store_cursor_free(struct store_cursor *c);
 int store_baseline_set(struct store *s, int64_t host, const char *path, size_t len,
 		       const struct object_state *st);
 
+/* The object's last observed state becomes its baseline (observed absent: it leaves the
+ * baseline) and the observed row goes, inside the open transaction: a change accepted
+ * afterwards.  Returns 1 when the baseline moved, 0 when the object was at its
+ * baseline already, or a negative errno. */
+int store_baseline_take_observed(struct store *s, int64_t host, const char *path, size_t len);
+
 /* The baseline state of one object: 1 found, 0 not found, or a negative errno. */
 int store_baseline_get(struct store *s, int64_t host, const char *path, size_t len,
 		       struct object_state *ret);

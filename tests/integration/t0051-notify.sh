@@ -22,29 +22,8 @@ out_has "alert channel: syslog \\(syslog\\) default"
 out_has "alert channel: mail \\(email\\) default"
 
 # a webhook receiver and a script
-cat > "$T/recv.py" <<'PY'
-import base64, hashlib, hmac, http.server, json, sys
-secret = base64.b64decode(sys.argv[1].split("_", 1)[1])
-out = sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["content-length"]))
-        mid, ts = self.headers["webhook-id"], self.headers["webhook-timestamp"]
-        want = base64.b64encode(hmac.new(secret, b"%s.%s.%s" % (mid.encode(), ts.encode(), body),
-                                         hashlib.sha256).digest()).decode()
-        ok = ("v1," + want) in self.headers["webhook-signature"].split()
-        with open(out, "a") as f:
-            f.write(json.dumps({"ok": ok, "id": mid, "body": json.loads(body)}) + "\n")
-        self.send_response(200 if ok else 401)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-srv = http.server.HTTPServer(("127.0.0.1", 0), H)
-open(out + ".port", "w").write(str(srv.server_port))
-srv.serve_forever()
-PY
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-"$PYTHON" "$T/recv.py" "$SECRET" "$T/hook.out" < /dev/null > /dev/null 2>&1 &
+"$PYTHON" "$(dirname "$0")/../data/webhook-recv.py" "$SECRET" "$T/hook.out" < /dev/null > /dev/null 2>&1 &
 RECV=$!
 at_exit "kill $RECV 2>/dev/null"
 for i in $(seq 50); do [ -s "$T/hook.out.port" ] && break; sleep 0.1; done
