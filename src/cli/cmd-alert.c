@@ -170,11 +170,11 @@ static void time_text(int64_t ns, char *out, size_t size)
 		snprintf(out, size, "-");
 }
 
-static void alert_line_json(struct json_writer *w, const struct store_alert *al, int64_t now)
+/* The alert's own fields, into an open JSON object. */
+static void alert_fields_json(struct json_writer *w, const struct store_alert *al, int64_t now)
 {
 	char t[RFC3339_MAX];
 
-	jw_obj_open(w);
 	jw_key(w, "id");
 	jw_str(w, al->uuid);
 	jw_key(w, "category");
@@ -218,6 +218,12 @@ static void alert_line_json(struct json_writer *w, const struct store_alert *al,
 		jw_null(w);
 	jw_key(w, "control_test");
 	jw_bool(w, al->control_test);
+}
+
+static void alert_line_json(struct json_writer *w, const struct store_alert *al, int64_t now)
+{
+	jw_obj_open(w);
+	alert_fields_json(w, al, now);
 	jw_obj_close(w);
 }
 
@@ -331,6 +337,112 @@ static int print_event(void *ud, const struct store_record_event *e)
 	return 0;
 }
 
+/* ---- show --json: the alert, what is behind it and its whole history ---- */
+
+static int item_change_json(void *ud, const struct store_change_row *row)
+{
+	struct json_writer *w = ud;
+
+	jw_key(w, "change");
+	jw_str(w, row->change);
+	jw_key(w, "path");
+	jw_str_bytes(w, row->path, row->path_len);
+	jw_key(w, "disposition");
+	jw_str(w, row->disposition);
+	return 0;
+}
+
+struct item_json {
+	struct cli *c;
+	struct json_writer *w;
+};
+
+static int item_json(void *ud, const char *kind, const char *ref, int64_t time_ns)
+{
+	struct item_json *ij = ud;
+	char t[RFC3339_MAX];
+	int r = 0;
+
+	jw_obj_open(ij->w);
+	jw_key(ij->w, "kind");
+	jw_str(ij->w, kind);
+	jw_key(ij->w, "ref");
+	jw_str(ij->w, ref);
+	jw_key(ij->w, "time");
+	if (time_format_rfc3339(time_ns, t, sizeof(t)) == 0)
+		jw_str(ij->w, t);
+	else
+		jw_null(ij->w);
+	if (strcmp(kind, "change") == 0)
+		r = store_change_get(ij->c->store, ref, item_change_json, ij->w);
+	jw_obj_close(ij->w);
+	return r < 0 ? r : 0;
+}
+
+static int event_json(void *ud, const struct store_record_event *e)
+{
+	struct json_writer *w = ud;
+	char t[RFC3339_MAX];
+
+	jw_obj_open(w);
+	jw_key(w, "time");
+	if (time_format_rfc3339(e->time_ns, t, sizeof(t)) == 0)
+		jw_str(w, t);
+	else
+		jw_null(w);
+	jw_key(w, "kind");
+	jw_str(w, e->action);
+	jw_key(w, "from");
+	jw_str(w, e->from_state);
+	jw_key(w, "to");
+	jw_str(w, e->to_state);
+	jw_key(w, "account");
+	jw_str(w, e->account);
+	jw_key(w, "roles");
+	jw_str(w, e->roles);
+	jw_key(w, "detail");
+	jw_raw(w, e->detail);
+	jw_obj_close(w);
+	return 0;
+}
+
+static int show_json(struct cli *c, const struct store_alert *al, int64_t now)
+{
+	_cleanup_buf_ struct buf b;
+	struct json_writer w;
+	struct item_json ij = { .c = c, .w = &w };
+	int r;
+
+	buf_init(&b, 0);
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	alert_fields_json(&w, al, now);
+	jw_key(&w, "actor_auid");
+	if (al->actor_auid >= 0)
+		jw_i64(&w, al->actor_auid);
+	else
+		jw_null(&w);
+	jw_key(&w, "incident");
+	if (al->incident)
+		jw_str(&w, al->incident);
+	else
+		jw_null(&w);
+	jw_key(&w, "items");
+	jw_arr_open(&w);
+	r = store_alert_item_each(c->store, al->id, item_json, &ij);
+	jw_arr_close(&w);
+	jw_key(&w, "events");
+	jw_arr_open(&w);
+	if (r == 0)
+		r = store_alert_event_each(c->store, al->id, event_json, &w);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	if (r < 0 || w.err)
+		return log_error(EXIT_STORE, "alert %s: cannot read it from the store", al->uuid);
+	puts(buf_str(&b));
+	return EXIT_OK;
+}
+
 static int alert_show(struct cli *c, int argc, char **argv)
 {
 	static const int allowed[] = { 0 };
@@ -356,17 +468,9 @@ static int alert_show(struct cli *c, int argc, char **argv)
 		return status;
 	now = clock_now_ns();
 	if (c->json) {
-		struct buf b;
-		struct json_writer w;
-
-		buf_init(&b, 0);
-		jw_init(&w, &b);
-		alert_line_json(&w, &al, now);
-		if (!w.err)
-			puts(b.data);
-		buf_release(&b);
+		status = show_json(c, &al, now);
 		store_alert_release(&al);
-		return EXIT_OK;
+		return status;
 	}
 	printf("alert:        %s\ntitle:        %s\ncategory:     %s\nseverity:     %s\n"
 	       "state:        %s\n",
