@@ -269,6 +269,7 @@ static int record_gaps(struct daemon *d, bool rescan_after)
 	struct watch_gap *g = NULL;
 	size_t n = d->w ? watch_take_gaps(d->w, &g) : 0;
 	char **scopes = NULL;
+	size_t n_scopes = 0;
 	bool lost = false, failed = false;
 	int r = 0;
 
@@ -289,14 +290,20 @@ static int record_gaps(struct daemon *d, bool rescan_after)
 			d->overflows++;
 		if (strcmp(g[i].reason, "watcher-failed") == 0)
 			failed = true;
+		/* a weaker watcher from the start loses no event: nothing to rescan */
+		if (strcmp(g[i].reason, "inotify-fallback") == 0) {
+			log_warning("monitoring gap %s (%s): %s", id, g[i].reason,
+				    g[i].detail ? g[i].detail : "");
+			continue;
+		}
 		log_warning("monitoring gap %s (%s): %s; %s %s", id, g[i].reason,
 			    g[i].detail ? g[i].detail : "", rescan_after ? "rescanning" : "not rescanned:",
 			    g[i].scope);
 		if (strcmp(g[i].reason, "pending-limit") == 0 || strcmp(g[i].reason, "overflow") == 0)
 			lost = true;
-		scopes[i] = g[i].scope;
+		scopes[n_scopes++] = g[i].scope;
 	}
-	if (r == 0 && rescan_after) {
+	if (r == 0 && rescan_after && n_scopes) {
 		if (lost) {
 			/* events were lost: those still waiting tell only part of the story, and
 			 * the rescan that follows reads everything they could name */
@@ -308,8 +315,8 @@ static int record_gaps(struct daemon *d, bool rescan_after)
 		}
 	}
 	/* at once: what could have been missed is looked at now */
-	if (r == 0 && rescan_after)
-		r = rescan(d, scopes, n);
+	if (r == 0 && rescan_after && n_scopes)
+		r = rescan(d, scopes, n_scopes);
 	for (size_t i = 0; i < n; i++)
 		watch_gap_release(&g[i]);
 	free(g);

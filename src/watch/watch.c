@@ -324,6 +324,7 @@ int watch_new(const struct watch_opts *o, struct watch **ret, struct vg_error *e
 	struct watch *w = calloc(1, sizeof(*w));
 	char **paths = NULL, **rest = NULL;
 	size_t n_paths = 0, n_rest = 0;
+	char why[1024];
 	struct epoll_event ev = { .events = EPOLLIN };
 	int r;
 
@@ -353,9 +354,15 @@ int watch_new(const struct watch_opts *o, struct watch **ret, struct vg_error *e
 		if (r < 0 && o->mode == WATCH_MODE_FANOTIFY)
 			goto fail;
 		if (r < 0) {
-			/* auto: whatever fanotify cannot cover, inotify does */
+			/* auto: whatever fanotify cannot cover, inotify does; a weaker watcher
+			 * (no actor, no change through an existing hard link or mapping seen
+			 * outside the watched directories) is a monitoring gap of its own */
 			log_warning("fanotify cannot be used (%s); falling back to inotify",
 				    err->msg);
+			snprintf(why, sizeof(why), "fanotify cannot be used (%s); inotify watches "
+				 "instead: no actors, and changes through links from outside the "
+				 "watched directories are not seen", err->msg);
+			watch_queue_gap(w, "inotify-fallback", "/", why);
 			vg_error_clear(err);
 			strv_free(rest, n_rest);
 			rest = paths;
@@ -366,6 +373,14 @@ int watch_new(const struct watch_opts *o, struct watch **ret, struct vg_error *e
 			r = vg_error_set(err, -EOPNOTSUPP, rest[0], 0, 0,
 					 "fanotify cannot mark the filesystem of this path");
 			goto fail;
+		} else {
+			for (size_t i = 0; i < n_rest; i++) {
+				snprintf(why, sizeof(why), "fanotify cannot mark the filesystem "
+					 "of this path; inotify watches it instead: no actors, "
+					 "and changes through links from outside the watched "
+					 "directories are not seen");
+				watch_queue_gap(w, "inotify-fallback", rest[i], why);
+			}
 		}
 	} else {
 		rest = paths;

@@ -160,8 +160,10 @@ vd() {
 }
 
 # daemon_start: starts `vigil daemon` for the test's tree and waits until it answers.
+# With DAEMON_PREFIX set (e.g. "setpriv ..."), the daemon runs under that command, which
+# must exec it (the daemon keeps its pid).
 daemon_start() {
-	"$VIGIL" --config "$T/vigil.conf" --rules "$T/rules.d" --state-dir "$T/state" \
+	${DAEMON_PREFIX:-} "$VIGIL" --config "$T/vigil.conf" --rules "$T/rules.d" --state-dir "$T/state" \
 		--runtime-dir "$T/run" daemon >> "$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	if [ -z "${_daemon_cleanup+x}" ]; then

@@ -158,4 +158,23 @@ PY
 unclean=$(sql_value "$T/state/vigil.db" "select detail from gaps where reason = 'restart' order by id desc limit 1")
 case $unclean in *"did not stop cleanly"*) ;; *) fail "the gap after kill -9 does not say so: $unclean";; esac
 daemon_stop TERM
+
+# ---- fanotify unusable (no CAP_SYS_ADMIN): inotify instead, a gap, and an alert
+if command -v setpriv > /dev/null; then
+	DAEMON_PREFIX="setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin"
+	daemon_start
+	DAEMON_PREFIX=
+	vd status --json; expect_rc 0
+	[ "$(out_json 'o["mode"]')" = inotify ] || fail "the daemon without CAP_SYS_ADMIN is not in inotify mode"
+	grep -q "falling back to inotify" "$T/daemon.log" || fail "the fallback was not logged"
+	[ "$(sql_value "$T/state/vigil.db" "select count(*) from gaps where reason = 'inotify-fallback'")" -eq 1 ] ||
+		fail "the fallback was not recorded as a gap"
+	# still watching
+	echo fb > "$D/mon/fallback"
+	expect_changes "added $D/mon/fallback"
+	vd --json alert list --open; expect_rc 0
+	grep -Eq '"category":"monitoring-failure".*"title":"monitoring failure \(inotify-fallback\): /' "$T/out" ||
+		{ cat "$T/out"; fail "the fallback raised no alert"; }
+	daemon_stop TERM
+fi
 exit 0
