@@ -799,6 +799,15 @@ static int alert_act(struct cli *c, int argc, char **argv, enum alert_action act
 			status = log_error(EXIT_USAGE, "'alert determine' needs --text: the rationale");
 			break;
 		}
+		/* ALR-09: an undeclared test counts as a real alert */
+		if (d == DET_CONTROL_TEST && !al.control_test) {
+			status = log_error(EXIT_DENIED, "alert %s: not a declared control test (none "
+							"was declared with 'vigil alert test "
+							"--declare' before the change); an "
+							"undeclared test counts as a real alert",
+					   al.uuid);
+			break;
+		}
 		if (d == DET_DEVIATION && !o.record) {
 			status = log_error(EXIT_USAGE, "a deviation needs --record: the retrospective "
 						       "change record");

@@ -140,6 +140,11 @@ echo again >> "$D/etc/a.conf"
 v check; expect_rc 4
 as_user "$RITA" --json alert list --open; expect_rc 0
 out_lacks '"control_test":true'
+# an undeclared test counts as a real alert
+UND=$(py -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["id"])' "$T/out")
+as_user "$RITA" alert respond "$UND" --text "looking"; expect_rc 0
+as_user "$RITA" alert determine "$UND" --as control-test --text "it was a test"; expect_rc 20
+err_has "not a declared control test"
 v --json journal tail -n 400; expect_rc 0
 out_has '"type":"alert.test_declared"'
 v journal verify; expect_rc 0
