@@ -343,11 +343,17 @@ static int deliver_sendmail(const struct channel *ch, const struct buf *msg,
 	static char *const envp[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 				      (char *)"LC_ALL=C", NULL };
 	char *argv[] = { ch->sendmail, (char *)"-oi", (char *)"-t", NULL };
-	struct chan_run run = { 0 };
+	struct proc_result run = { 0 };
 	char line[256];
 	int r;
 
-	r = chan_run(argv, envp, msg->data, msg->len, ch->timeout_s, &run);
+	r = proc_run(&(struct proc_opts){ .argv = argv,
+					  .envp = envp,
+					  .in = msg->data,
+					  .in_len = msg->len,
+					  .timeout_ns = (int64_t)ch->timeout_s * 1000000000,
+					  .capture_max = CHAN_CAPTURE_MAX },
+		     &run);
 	if (r == -ENOMEM)
 		goto out;
 	if (r < 0) {
@@ -369,7 +375,7 @@ static int deliver_sendmail(const struct channel *ch, const struct buf *msg,
 			    WIFSIGNALED(run.wait_status) ? WTERMSIG(run.wait_status) : 0);
 	}
 out:
-	chan_run_release(&run);
+	proc_result_release(&run);
 	return r;
 }
 

@@ -28,7 +28,7 @@ int chan_exec_deliver(const struct channel *ch, const struct channel_message *m,
 		e_alert, e_msg, e_event, e_sev, e_test, NULL,
 	};
 	const char *json = m->json ? m->json : "{}";
-	struct chan_run run = { 0 };
+	struct proc_result run = { 0 };
 	char line[256];
 	int r;
 
@@ -38,7 +38,13 @@ int chan_exec_deliver(const struct channel *ch, const struct channel_message *m,
 	snprintf(e_sev, sizeof(e_sev), "VIGIL_SEVERITY=%s", m->severity ? m->severity : "");
 	snprintf(e_test, sizeof(e_test), "VIGIL_CONTROL_TEST=%s", m->control_test ? "1" : "0");
 
-	r = chan_run(ch->argv, envp, json, strlen(json), ch->timeout_s, &run);
+	r = proc_run(&(struct proc_opts){ .argv = ch->argv,
+					  .envp = envp,
+					  .in = json,
+					  .in_len = strlen(json),
+					  .timeout_ns = (int64_t)ch->timeout_s * 1000000000,
+					  .capture_max = CHAN_CAPTURE_MAX },
+		     &run);
 	if (r == -ENOMEM)
 		goto out;
 	if (r < 0) {
@@ -64,6 +70,6 @@ int chan_exec_deliver(const struct channel *ch, const struct channel_message *m,
 			    (unsigned)run.wait_status);
 	}
 out:
-	chan_run_release(&run);
+	proc_result_release(&run);
 	return r;
 }

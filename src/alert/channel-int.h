@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "alert/channel.h"
+#include "base/proc.h"
 #include "base/buf.h"
 #include "base/macro.h"
 
@@ -59,26 +60,8 @@ int chan_subject(struct buf *out, const struct channel_message *m);
  * at most 255 bytes), safe in a Message-ID or an RFC 5424 HOSTNAME; else fallback. */
 const char *chan_host(const struct channel_message *m, const char *fallback);
 
-/*
- * Runs argv[0] (an absolute path; no shell, no PATH search) with environment envp, in a
- * process group of its own, writes in[0..in_len) to its stdin, captures its stdout and
- * stderr together (CHAN_CAPTURE_MAX, the rest dropped), and waits at most timeout_s
- * seconds; past that the group gets SIGTERM and, a second later, SIGKILL.
- *
- * Returns 0 with *ret filled when the child ran (whatever its exit), a negative errno
- * when it could not be started (-ENOENT, -EACCES, ...) or for failures of this process.
- */
-struct chan_run {
-	int wait_status;	/* from waitpid(), valid unless timed_out */
-	bool timed_out;
-	char *output;		/* NUL-terminated, never NULL on success */
-	size_t output_len;
-};
-int chan_run(char *const argv[], char *const envp[], const void *in, size_t in_len,
-	     unsigned timeout_s, struct chan_run *ret);
-void chan_run_release(struct chan_run *r);
 /* The first line of the capture, control characters dropped, at most size-1 bytes. */
-void chan_run_first_line(const struct chan_run *r, char *out, size_t size);
+void chan_run_first_line(const struct proc_result *r, char *out, size_t size);
 
 /*
  * libcurl: chan_curl_init() runs curl_global_init() once for the process (thread-safe);
