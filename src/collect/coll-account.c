@@ -1,0 +1,20 @@
+/* placeholder: replaced by the real collector */
+#include <errno.h>
+
+#include "collect/collect.h"
+#include "base/banned.h"
+
+int coll_user_collect(const struct coll_opts *o, struct coll_set *out, struct vg_error *err)
+{
+	return vg_error_set(err, -ENOSYS, NULL, 0, 0, "the user collector is not built");
+}
+
+int coll_group_collect(const struct coll_opts *o, struct coll_set *out, struct vg_error *err)
+{
+	return vg_error_set(err, -ENOSYS, NULL, 0, 0, "the group collector is not built");
+}
+
+int coll_sudo_collect(const struct coll_opts *o, struct coll_set *out, struct vg_error *err)
+{
+	return vg_error_set(err, -ENOSYS, NULL, 0, 0, "the sudo collector is not built");
+}

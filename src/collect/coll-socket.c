@@ -1,0 +1,10 @@
+/* placeholder: replaced by the real collector */
+#include <errno.h>
+
+#include "collect/collect.h"
+#include "base/banned.h"
+
+int coll_socket_collect(const struct coll_opts *o, struct coll_set *out, struct vg_error *err)
+{
+	return vg_error_set(err, -ENOSYS, NULL, 0, 0, "the socket collector is not built");
+}

@@ -1,0 +1,20 @@
+/* placeholder: replaced by the real collector */
+#include <errno.h>
+
+#include "collect/collect.h"
+#include "base/banned.h"
+
+int coll_unit_collect(const struct coll_opts *o, struct coll_set *out, struct vg_error *err)
+{
+	return vg_error_set(err, -ENOSYS, NULL, 0, 0, "the unit collector is not built");
+}
+
+int coll_timer_collect(const struct coll_opts *o, struct coll_set *out, struct vg_error *err)
+{
+	return vg_error_set(err, -ENOSYS, NULL, 0, 0, "the timer collector is not built");
+}
+
+int coll_cron_collect(const struct coll_opts *o, struct coll_set *out, struct vg_error *err)
+{
+	return vg_error_set(err, -ENOSYS, NULL, 0, 0, "the cron collector is not built");
+}
