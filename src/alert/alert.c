@@ -280,6 +280,18 @@ int alert_on_change(struct alert_ctx *a, const char *change_uuid, const char *pa
 
 	if (len >= sizeof(key) - 8)
 		len = dl = sizeof(key) - 8;
+	/* a collected object (KIND:KEY) groups with the other objects of its kind */
+	if (len && path[0] != '/') {
+		const char *colon = memchr(path, ':', len);
+
+		dl = colon ? (size_t)(colon - path) + 1 : len;
+		snprintf(key, sizeof(key), "%.*s", (int)dl, path);
+		snprintf(title, sizeof(title), "unauthorized changes to %.*s objects", (int)dl - 1,
+			 path);
+		return raise_or_join(a, ALERT_UNAUTHORIZED, key, title,
+				     severity ? severity : "medium", actor_auid, "change",
+				     change_uuid, detected_ns, ret_uuid);
+	}
 	/* a directory groups with what changes in it; anything else with its siblings */
 	if (!directory) {
 		while (dl > 1 && path[dl - 1] != '/')

@@ -452,3 +452,16 @@ void object_attr_json(struct json_writer *w, const struct object_state *s, enum 
 	}
 	buf_release(&tmp);
 }
+
+const char *const object_kinds[OBJECT_KINDS_N] = {
+	"package", "repo",     "user",	"group",  "sudo",	 "module", "sysctl", "socket",
+	"unit",	   "timer",    "cron",	"firewall", "mount", "kernel", "certificate", "exec",
+};
+
+int object_kind_find(const char *kind, size_t len)
+{
+	for (int i = 0; i < OBJECT_KINDS_N; i++)
+		if (strlen(object_kinds[i]) == len && memcmp(object_kinds[i], kind, len) == 0)
+			return i;
+	return -1;
+}

@@ -121,6 +121,16 @@ enum obj_type obj_type_from_mode(mode_t m);
 /* "file", "dir", "symlink", "fifo", "socket", "char", "block", "other". */
 const char *obj_type_name(enum obj_type t);
 
+/*
+ * The kinds of object beyond files (DESIGN §2), in a fixed order: a collected object
+ * is named "KIND:KEY" ("user:alice", "sysctl:kernel.dmesg_restrict").  Files have no
+ * kind prefix: their names are absolute paths.
+ */
+#define OBJECT_KINDS_N 16
+extern const char *const object_kinds[OBJECT_KINDS_N];
+/* The index of kind[0..len) in object_kinds, or -1. */
+int object_kind_find(const char *kind, size_t len);
+
 /* The attribute's name in rules and output ("sha3-256"), or NULL. */
 const char *attr_name(enum attr a);
 /* Looks a name up; returns the attribute or -EINVAL. */

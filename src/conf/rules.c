@@ -107,6 +107,7 @@ static void rule_release(struct rule *r)
 	free(r->pat.p);
 	free(r->pat.meta);
 	free(r->text);
+	free(r->glob);
 	for (size_t i = 0; i < r->n_tags; i++)
 		free(r->tags[i]);
 	free(r->tags);
@@ -263,6 +264,8 @@ static int load_file_depth(struct ruleset *rs, const char *path, unsigned depth,
 
 static bool same_pattern(const struct rule *a, const struct rule *b)
 {
+	if (a->okind || b->okind)
+		return a->okind == b->okind && strcmp(a->glob, b->glob) == 0;
 	return a->exact == b->exact && a->pat.n == b->pat.n &&
 	       memcmp(a->pat.p, b->pat.p, a->pat.n) == 0 &&
 	       memcmp(a->pat.meta, b->pat.meta, a->pat.n) == 0;
@@ -393,7 +396,34 @@ static int rule_line(void *ud, const char *file, unsigned lineno, char *line, st
 	{
 		char *tok = p;
 		size_t n = strcspn(tok, " \t");
+		const char *colon = n ? memchr(tok, ':', n) : NULL;
+		int k = colon && tok[0] != '/' ? object_kind_find(tok, (size_t)(colon - tok)) : -1;
 
+		if (colon && tok[0] != '/' && k < 0)
+			return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(tok - line) + 1,
+					    "unknown object kind '%.*s'", (int)(colon - tok), tok);
+		if (k >= 0) {
+			/* collected objects: a kind and a key pattern */
+			if (r.exact)
+				return vg_error_set(err, -EINVAL, file, lineno,
+						    (unsigned)(tok - line), "'=' applies to files only");
+			if ((size_t)(colon - tok) + 1 == n)
+				return vg_error_set(err, -EINVAL, file, lineno,
+						    (unsigned)(colon - line) + 2,
+						    "expected a key pattern after '%.*s' (e.g. '%.*s*')",
+						    (int)(colon - tok) + 1, tok, (int)(colon - tok) + 1,
+						    tok);
+			r.okind = k + 1;
+			r.attrs = ATTR_BIT(ATTR_TYPE);
+			r.glob = strndup(colon + 1, n - (size_t)(colon - tok) - 1);
+			r.text = strndup(tok, n);
+			if (!r.glob || !r.text) {
+				rule_release(&r);
+				return -ENOMEM;
+			}
+			p = tok + n;
+			goto options;
+		}
 		if (n == 0 || tok[0] != '/')
 			return vg_error_set(err, -EINVAL, file, lineno, (unsigned)(tok - line) + 1,
 					    "expected a path pattern starting with '/'");
@@ -406,6 +436,7 @@ static int rule_line(void *ud, const char *file, unsigned lineno, char *line, st
 		r.text = strndup(tok, n);
 		p = tok + n;
 	}
+options:
 	ret = 0;
 	while (ret == 0) {
 		char *tok;
@@ -446,6 +477,10 @@ static int rule_line(void *ud, const char *file, unsigned lineno, char *line, st
 						   (int)n - 9, tok + 9);
 			r.severity = (enum severity)i;
 			have_sev = true;
+		} else if (r.okind) {
+			ret = vg_error_set(err, -EINVAL, file, lineno, col,
+					   "'%.*s': a rule for %s objects takes only severity= and "
+					   "@tags", (int)n, tok, object_kinds[r.okind - 1]);
 		} else if (n == 7 && strncmp(tok, "growing", 7) == 0) {
 			r.growing = true;
 		} else if (n == 14 && strncmp(tok, "one-filesystem", 14) == 0) {

@@ -51,6 +51,11 @@ struct rule {
 	char *file;
 	unsigned line;
 	unsigned index;		/* position in the rule set */
+	/* a rule for collected objects ("user:*", "!sysctl:net.ipv6.*"): 1 + the index of its
+	 * kind in object_kinds, and the pattern of keys it matches (fnmatch(3) without
+	 * flags: '*' matches any bytes, '/' and '.' included); 0 and NULL for files */
+	int okind;
+	char *glob;
 };
 
 struct ruleset {

@@ -4,6 +4,7 @@
  * selected are never opened.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,7 +162,7 @@ int policy_compile(const struct ruleset *rs, struct policy *ret)
 		const struct rule *ru = &rs->rules[i];
 		size_t len;
 
-		if (ru->kind != RULE_SELECT)
+		if (ru->kind != RULE_SELECT || ru->okind)
 			continue;
 		len = ru->pat.literal_prefix;
 		if (len + 1 < ru->pat.n && ru->pat.p[len] == '/' &&
@@ -227,7 +228,7 @@ const struct rule *policy_decide(const struct policy *p, const char *path, size_
 	for (size_t i = 0; i < p->rs->n; i++) {
 		const struct rule *r = &p->rs->rules[i];
 
-		if (!rule_beats(r, best))
+		if (r->okind || !rule_beats(r, best))
 			continue;
 		if (pattern_match(&r->pat, s, n)) {
 			best = r;
@@ -271,7 +272,7 @@ static int fill_live(const struct policy *p, const uint32_t *cand, size_t n_cand
 		uint32_t idx = all ? (uint32_t)i : cand[i];
 		const struct rule *r = &p->rs->rules[idx];
 
-		if (!rule_beats(r, d->inherited))
+		if (r->okind || !rule_beats(r, d->inherited))
 			continue;
 		if (pattern_may_match_below(&r->pat, (const uint8_t *)path, n))
 			d->live[d->n_live++] = idx;
@@ -289,7 +290,7 @@ int policy_dir_at(const struct policy *p, const char *path, size_t n, struct pol
 	for (size_t i = 0; i < p->rs->n; i++) {
 		const struct rule *ru = &p->rs->rules[i];
 
-		if (ru->exact || !rule_beats(ru, d.inherited))
+		if (ru->okind || ru->exact || !rule_beats(ru, d.inherited))
 			continue;
 		if (pattern_match(&ru->pat, s, n)) {
 			d.inherited = ru;
@@ -351,6 +352,58 @@ bool policy_dir_wanted(const struct policy *p, const struct policy_dir *d)
 		return true;
 	for (size_t i = 0; i < d->n_live; i++)
 		if (p->rs->rules[d->live[i]].kind == RULE_SELECT)
+			return true;
+	return false;
+}
+
+/* ---- collected objects ---- */
+
+/* Bytes of a key pattern before its first wildcard or escape. */
+static size_t glob_prefix(const char *g)
+{
+	return strcspn(g, "*?[\\");
+}
+
+/* a beats b for a collected object: the longer literal prefix, then the longer pattern,
+ * then an exclusion, then the later rule */
+static bool object_rule_beats(const struct rule *a, const struct rule *b)
+{
+	size_t pa, pb, na, nb;
+
+	if (!b)
+		return true;
+	pa = glob_prefix(a->glob);
+	pb = glob_prefix(b->glob);
+	if (pa != pb)
+		return pa > pb;
+	na = strlen(a->glob);
+	nb = strlen(b->glob);
+	if (na != nb)
+		return na > nb;
+	if (a->kind != b->kind)
+		return a->kind == RULE_EXCLUDE;
+	return a->index > b->index;
+}
+
+const struct rule *policy_decide_object(const struct policy *p, int kind, const char *key)
+{
+	const struct rule *best = NULL;
+
+	for (size_t i = 0; i < p->rs->n; i++) {
+		const struct rule *r = &p->rs->rules[i];
+
+		if (r->okind != kind + 1 || !object_rule_beats(r, best))
+			continue;
+		if (fnmatch(r->glob, key, 0) == 0)
+			best = r;
+	}
+	return best;
+}
+
+bool policy_kind_wanted(const struct policy *p, int kind)
+{
+	for (size_t i = 0; i < p->rs->n; i++)
+		if (p->rs->rules[i].okind == kind + 1 && p->rs->rules[i].kind == RULE_SELECT)
 			return true;
 	return false;
 }

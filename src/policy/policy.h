@@ -71,4 +71,14 @@ int policy_dir_enter(const struct policy *p, const struct policy_dir *parent, co
 bool policy_dir_wanted(const struct policy *p, const struct policy_dir *d);
 void policy_dir_release(struct policy_dir *d);
 
+/*
+ * Collected objects (kind: an index in object_kinds).  The rule that decides key: of the
+ * rules for the kind whose key pattern matches, the one with the longer literal prefix,
+ * then the longer pattern, then an exclusion over a selection, then the later rule.
+ * NULL: no rule applies (the object is not monitored).
+ */
+const struct rule *policy_decide_object(const struct policy *p, int kind, const char *key);
+/* True when some rule selects objects of the kind (its collector has work). */
+bool policy_kind_wanted(const struct policy *p, int kind);
+
 #endif
