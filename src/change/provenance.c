@@ -1964,6 +1964,77 @@ out:
 	return r;
 }
 
+/* ---- a package object ---- */
+
+/*
+ * The version of a package now installed: dpkg installed or upgraded to it within the
+ * slack, and the repositories' chain for that name, version and architecture (the .deb
+ * in apt's cache equal to the signed index's entry) is signed by an allowed key.
+ */
+static int check_package_object(struct prov_ctx *c, const struct prov_query *q,
+				struct prov_result *res)
+{
+	struct install_want want = { 0 };
+	struct chain ch = { 0 };
+	const char *colon = strrchr(q->package, ':');
+	_cleanup_free_ char *name = NULL;
+	struct pkg *p;
+	unsigned bad = 0;
+	int r;
+
+	name = strndup(q->package, colon ? (size_t)(colon - q->package) : strlen(q->package));
+	if (!name)
+		return -ENOMEM;
+	r = dup_to(&res->package, name);
+	if (r < 0)
+		return r;
+	res->level = PROV_NONE;
+	if (!q->version)
+		return reason_set(&res->reason, "package '%s' was removed: a repository proves what "
+						"is installed, not what is gone",
+				  q->package);
+	p = pkg_find(c, name, colon ? colon + 1 : NULL);
+	if (!p || !p->version || !p->arch || strcmp(p->version, q->version) != 0)
+		return reason_set(&res->reason, "the dpkg status does not show %s %s installed",
+				  q->package, q->version);
+	if ((r = dup_to(&res->arch, p->arch)) < 0 || (r = dup_to(&res->version, p->version)) < 0)
+		return r;
+	res->level = PROV_OWNED;
+	want.q = q;
+	want.name = p->name;
+	want.arch = p->arch;
+	want.version = p->version;
+	dpkg_log_scan(c, q, install_event, &want, &bad);
+	if (want.best.kind == EV_NONE)
+		history_scan(c, q, install_event, &want);
+	r = result_event(res, &want.best);
+	if (r == 0)
+		r = chain_for(c, q, p->name, p->version, p->arch, &ch);
+	if (r == 0)
+		r = result_chain(res, &ch);
+	if (r < 0)
+		goto out;
+	if (ch.deb)
+		res->level = chain_signed(&ch) ? PROV_SIGNED : PROV_CONTENT;
+	if (!pkg_installed(p))
+		r = reason_set(&res->reason, "package '%s' is not fully installed (status '%s')",
+			       p->name, p->status ?: "");
+	else if (want.best.kind == EV_NONE)
+		r = reason_set(&res->reason, "no dpkg install or upgrade of %s %s near the change%s",
+			       p->name, p->version, bad ? " (malformed dpkg.log lines)" : "");
+	else if (ch.denied)
+		r = reason_set(&res->reason, "%s", ch.reason ?: "the package chain was rejected");
+	else if (res->level == PROV_SIGNED || (q->accept_weaker && res->level >= PROV_OWNED))
+		res->authorized = true;
+	else
+		r = reason_set(&res->reason, "only %s evidence for %s %s: %s",
+			       prov_level_name(res->level), p->name, p->version,
+			       ch.reason ?: "the chain is incomplete");
+out:
+	chain_release(&ch);
+	return r;
+}
+
 /* ---- a file that was removed ---- */
 
 struct removal_events {
@@ -2095,17 +2166,20 @@ int prov_check(struct prov_ctx *c, const struct prov_query *q, struct prov_resul
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	if (!c || !q || !q->path || q->path[0] != '/')
+	if (!c || !q || (!q->package && (!q->path || q->path[0] != '/')))
 		return -EINVAL;
 	r = db_load(c);
 	if (r < 0)
 		goto out;
-	r = q->sha256 || q->no_content ? check_present(c, q, res) : check_removed(c, q, res);
+	if (q->package)
+		r = check_package_object(c, q, res);
+	else
+		r = q->sha256 || q->no_content ? check_present(c, q, res) : check_removed(c, q, res);
 	if (r < 0)
 		goto out;
 	if (!res->authorized && !res->reason)
 		r = reason_set(&res->reason, "'%s' is not proven to come from an allowed package",
-			       q->path);
+			       q->package ? q->package : q->path);
 out:
 	if (r < 0)
 		prov_result_release(res);

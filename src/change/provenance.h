@@ -50,6 +50,10 @@ struct prov_repo {
 
 struct prov_query {
 	const char *path;	/* the file, absolute as seen on the host (no root prefix) */
+	/* instead of a file, a package object: "NAME:ARCH" and the version now installed
+	 * (NULL: the package was removed, which no repository proves) */
+	const char *package;
+	const char *version;
 	const uint8_t *sha256;	/* the file's content digest now (SHA256_LEN bytes); NULL: a
 				 * removed file (then only dpkg's record of removal counts) */
 	int64_t change_ns;	/* when the change was detected (CLOCK_REALTIME) */

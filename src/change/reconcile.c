@@ -17,6 +17,7 @@
 #include "change/account.h"
 #include "change/approval.h"
 #include "change/provenance.h"
+#include "base/json-canon.h"
 #include "change/reconcile.h"
 #include "change/record.h"
 #include "base/banned.h"
@@ -205,8 +206,48 @@ static bool host_in_scope(const struct reconciler *r, const struct cr_doc *d)
 	return false;
 }
 
+/* A collected object (KIND:KEY) named by the scope: an entry of scope.config matching
+ * it (fnmatch(3), "package:NAME" also of any architecture), a package of scope.packages
+ * ("package:NAME:ARCH"), or a unit of scope.units ("unit:NAME", "timer:NAME"). */
+static const char *object_in_scope(const struct cr_doc *d, const char *name, size_t len)
+{
+	for (size_t i = 0; i < d->config.n; i++) {
+		const char *e = d->config.v[i];
+		size_t el = strlen(e);
+
+		if (fnmatch(e, name, 0) == 0)
+			return e;
+		if (strncmp(e, "package:", 8) == 0 && !strchr(e + 8, ':') && len > el &&
+		    strncmp(name, e, el) == 0 && name[el] == ':')
+			return e;
+	}
+	for (size_t i = 0; i < d->packages.n; i++) {
+		size_t pl = strlen(d->packages.v[i]);
+
+		if (len > 8 + pl && strncmp(name, "package:", 8) == 0 &&
+		    strncmp(name + 8, d->packages.v[i], pl) == 0 && name[8 + pl] == ':')
+			return d->packages.v[i];
+	}
+	for (size_t i = 0; i < d->units.n; i++) {
+		const char *colon = memchr(name, ':', len);
+
+		if (colon && ((colon - name == 4 && strncmp(name, "unit", 4) == 0) ||
+			      (colon - name == 5 && strncmp(name, "timer", 5) == 0)) &&
+		    strcmp(colon + 1, d->units.v[i]) == 0)
+			return d->units.v[i];
+	}
+	return NULL;
+}
+
+static bool is_collected(const char *path, size_t len)
+{
+	return len && path[0] != '/';
+}
+
 static const char *path_in_scope(const struct cr_doc *d, const char *path, size_t len)
 {
+	if (is_collected(path, len))
+		return object_in_scope(d, path, len);
 	for (size_t i = 0; i < d->paths.n; i++)
 		if (cr_path_match(d->paths.v[i], path, len))
 			return d->paths.v[i];
@@ -367,6 +408,17 @@ static int check_package(struct reconciler *r, const struct active *a,
 		return -ENAMETOOLONG;
 	memcpy(path, rc->path, rc->path_len);
 	path[rc->path_len] = '\0';
+	if (is_collected(rc->path, rc->path_len)) {
+		/* a package object: the version now installed, proven from the repositories */
+		char version[256];
+
+		q.package = path + 8;
+		if (rc->state_after &&
+		    json_top_string(rc->state_after, strlen(rc->state_after), "version", version,
+				    sizeof(version)) == 0)
+			q.version = version;
+		return prov_check(r->prov, &q, pr);
+	}
 	if (rc->after && (rc->after->type == OBJ_DIR || rc->after->type == OBJ_SYMLINK)) {
 		q.no_content = true;
 	} else if (rc->after) {
@@ -393,16 +445,22 @@ static int try_standing(struct reconciler *r, const struct active *a, struct eng
 	struct json_writer w;
 	int e = 0;
 
+	bool collected = is_collected(rc->path, rc->path_len);
+	/* a package object is proven from the authorization's repositories */
+	bool package = collected && rc->path_len > 8 && strncmp(rc->path, "package:", 8) == 0;
+
 	*ret = false;
-	if (d->paths.n && !pattern)
+	if (collected && !pattern && !(package && d->n_repos))
 		return 0;
-	if (!d->paths.n && !d->n_repos)
+	if (!collected && d->paths.n && !pattern)
+		return 0;
+	if (!collected && !d->paths.n && !d->n_repos)
 		return 0;
 	if (d->has_window && (rc->detected_ns < d->window_start || rc->detected_ns > d->window_end)) {
 		why_not(v, a, "outside the authorization's validity");
 		return 0;
 	}
-	if (d->n_repos) {
+	if (d->n_repos && (!collected || package)) {
 		repos = calloc(d->n_repos, sizeof(*repos));
 		if (!repos)
 			return -ENOMEM;
@@ -444,10 +502,10 @@ static int try_standing(struct reconciler *r, const struct active *a, struct eng
 	jw_str(&w, "standing_authorization");
 	record_ref(&w, a);
 	if (pattern) {
-		jw_key(&w, "path_pattern");
+		jw_key(&w, collected ? "scope_entry" : "path_pattern");
 		jw_str(&w, pattern);
 	}
-	if (d->n_repos)
+	if (d->n_repos && (!collected || package))
 		prov_json(&w, &pr);
 	jw_obj_close(&w);
 	e = w.err;
@@ -463,6 +521,7 @@ static int try_record(struct reconciler *r, const struct active *a, struct engin
 {
 	const struct cr_doc *d = &a->doc;
 	const char *pattern = path_in_scope(d, rc->path, rc->path_len);
+	bool collected = is_collected(rc->path, rc->path_len);
 	char who[64] = "";
 	struct prov_result pr = { 0 };
 	bool by_package = false;
@@ -470,7 +529,7 @@ static int try_record(struct reconciler *r, const struct active *a, struct engin
 	int e;
 
 	*ret = false;
-	if (!pattern && d->packages.n) {
+	if (!pattern && d->packages.n && !collected) {
 		/* a file of a package the record names */
 		e = check_package(r, a, rc, NULL, 0, &pr);
 		if (e < 0)
@@ -528,7 +587,7 @@ static int try_record(struct reconciler *r, const struct active *a, struct engin
 	jw_str(&w, "change_record");
 	record_ref(&w, a);
 	if (pattern) {
-		jw_key(&w, "path_pattern");
+		jw_key(&w, collected ? "scope_entry" : "path_pattern");
 		jw_str(&w, pattern);
 	}
 	if (by_package)

@@ -12,35 +12,8 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "engine/engine.h"
+#include "engine/engine-int.h"
 #include "base/banned.h"
-
-/* An observation recorded since the baseline, for the merge with a check's items. */
-struct known {
-	char *path;
-	size_t len;
-	bool present;
-	struct object_state st;
-};
-
-struct ctx {
-	const struct engine_opts *o;
-	engine_report_fn report;
-	void *ud;
-	struct engine_result *res;
-	int64_t run_id;
-	bool init;
-	const char *source;	/* "check", "rescan", "fanotify", ... */
-	const char *run_kind;
-	struct buf json;
-	struct buf evidence;	/* the reconciler's evidence for the change being recorded */
-	int store_err;
-	/* the observed layer of the subtree being checked, in key order */
-	struct known *known;
-	size_t n_known, known_at;
-	/* a directory that could not be read: what is below it was not examined */
-	char *skip;
-	size_t skip_len;
-};
 
 const char *engine_event_name(enum engine_event_kind k)
 {
@@ -49,7 +22,7 @@ const char *engine_event_name(enum engine_event_kind k)
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "unknown";
 }
 
-static void json_time(struct json_writer *w, int64_t ns)
+void eng_json_time(struct json_writer *w, int64_t ns)
 {
 	char t[RFC3339_MAX];
 
@@ -107,9 +80,9 @@ static void file_fields(struct json_writer *w, const char *path, size_t path_len
 		jw_key(w, "size");
 		jw_u64(w, s->size);
 		jw_key(w, "mtime");
-		json_time(w, s->mtime_ns);
+		eng_json_time(w, s->mtime_ns);
 		jw_key(w, "ctime");
-		json_time(w, s->ctime_ns);
+		eng_json_time(w, s->ctime_ns);
 		if (s->type == OBJ_SYMLINK && (s->attrs & ATTR_BIT(ATTR_TARGET))) {
 			jw_key(w, "target_path");
 			jw_str_bytes(w, s->target.p, s->target.n);
@@ -144,55 +117,114 @@ static void attr_values(struct json_writer *w, const struct object_state *s, uin
 	jw_obj_close(w);
 }
 
+void eng_json_head(struct ctx *c, struct json_writer *w, const struct engine_event *ev,
+		   const struct engine_origin *origin, const char *category)
+{
+	static const char *const ecs_type[] = { "creation", "deletion", "change", "info", "info" };
+	static const int sev_num[] = { 1, 2, 3, 4 };
+	char dataset[64];
+
+	jw_key(w, "@timestamp");
+	eng_json_time(w, ev->detected_ns);
+	jw_key(w, "event");
+	jw_obj_open(w);
+	jw_key(w, "id");
+	jw_str(w, ev->uuid);
+	jw_key(w, "kind");
+	jw_str(w, ev->kind == ENGINE_ERROR ? "pipeline_error" : "event");
+	jw_key(w, "module");
+	jw_str(w, "vigil");
+	jw_key(w, "dataset");
+	snprintf(dataset, sizeof(dataset), "vigil.%s", c->init ? "init" : c->run_kind);
+	jw_str(w, dataset);
+	jw_key(w, "category");
+	jw_arr_open(w);
+	jw_str(w, category);
+	jw_arr_close(w);
+	jw_key(w, "type");
+	jw_arr_open(w);
+	jw_str(w, ecs_type[ev->kind]);
+	jw_arr_close(w);
+	jw_key(w, "action");
+	jw_str(w, engine_event_name(ev->kind));
+	if (ev->rule && ev->rule->kind == RULE_SELECT) {
+		jw_key(w, "severity");
+		jw_u64(w, (uint64_t)sev_num[ev->rule->severity]);
+	}
+	if (origin && origin->event_ns) {
+		jw_key(w, "created");
+		eng_json_time(w, origin->event_ns);
+	}
+	jw_obj_close(w);
+	jw_key(w, "host");
+	jw_obj_open(w);
+	jw_key(w, "name");
+	jw_str_bytes(w, c->o->host_name, strlen(c->o->host_name));
+	jw_obj_close(w);
+}
+
+void eng_json_tail(struct ctx *c, struct json_writer *w, const struct engine_event *ev,
+		   const struct engine_origin *origin)
+{
+	if (ev->rule) {
+		jw_key(w, "rule");
+		jw_obj_open(w);
+		jw_key(w, "file");
+		jw_str_bytes(w, ev->rule->file, strlen(ev->rule->file));
+		jw_key(w, "line");
+		jw_u64(w, ev->rule->line);
+		jw_key(w, "pattern");
+		jw_str_bytes(w, ev->rule->text, strlen(ev->rule->text));
+		if (ev->rule->kind == RULE_SELECT) {
+			jw_key(w, "severity");
+			jw_str(w, severity_name(ev->rule->severity));
+			jw_key(w, "tags");
+			jw_arr_open(w);
+			for (size_t i = 0; i < ev->rule->n_tags; i++)
+				jw_str(w, ev->rule->tags[i]);
+			jw_arr_close(w);
+		}
+		jw_obj_close(w);
+	}
+	if (ev->kind <= ENGINE_MODIFIED && ev->recorded) {
+		jw_key(w, "disposition");
+		jw_str(w, ev->authorized ? "authorized" : "unauthorized");
+		if (c->evidence.len) {
+			/* how it was authorized, or why the nearest records did not cover it */
+			jw_key(w, ev->authorized ? "authorization" : "reconciliation");
+			jw_raw(w, c->evidence.data);
+		}
+	}
+	jw_key(w, "detection");
+	jw_obj_open(w);
+	jw_key(w, "source");
+	jw_str(w, origin && origin->source ? origin->source : c->source);
+	if (origin && origin->events_json) {
+		jw_key(w, "events");
+		jw_raw(w, origin->events_json);
+	}
+	jw_obj_close(w);
+	jw_key(w, "run");
+	jw_obj_open(w);
+	jw_key(w, "id");
+	jw_str(w, c->res->run_uuid);
+	jw_key(w, "kind");
+	jw_str(w, c->init ? "init" : c->run_kind);
+	jw_key(w, "full");
+	jw_bool(w, c->o->full);
+	jw_obj_close(w);
+}
+
 static int build_json(struct ctx *c, struct engine_event *ev, const struct engine_origin *origin)
 {
 	const struct scan_item *it = ev->item;
 	const struct object_state *shown = ev->after ? ev->after : ev->before;
 	struct json_writer w;
-	static const char *const ecs_type[] = { "creation", "deletion", "change", "info", "info" };
-	static const int sev_num[] = { 1, 2, 3, 4 };
-	char dataset[64];
 
 	buf_reset(&c->json);
 	jw_init(&w, &c->json);
 	jw_obj_open(&w);
-	jw_key(&w, "@timestamp");
-	json_time(&w, ev->detected_ns);
-	jw_key(&w, "event");
-	jw_obj_open(&w);
-	jw_key(&w, "id");
-	jw_str(&w, ev->uuid);
-	jw_key(&w, "kind");
-	jw_str(&w, ev->kind == ENGINE_ERROR ? "pipeline_error" : "event");
-	jw_key(&w, "module");
-	jw_str(&w, "vigil");
-	jw_key(&w, "dataset");
-	snprintf(dataset, sizeof(dataset), "vigil.%s", c->init ? "init" : c->run_kind);
-	jw_str(&w, dataset);
-	jw_key(&w, "category");
-	jw_arr_open(&w);
-	jw_str(&w, "file");
-	jw_arr_close(&w);
-	jw_key(&w, "type");
-	jw_arr_open(&w);
-	jw_str(&w, ecs_type[ev->kind]);
-	jw_arr_close(&w);
-	jw_key(&w, "action");
-	jw_str(&w, engine_event_name(ev->kind));
-	if (ev->rule && ev->rule->kind == RULE_SELECT) {
-		jw_key(&w, "severity");
-		jw_u64(&w, (uint64_t)sev_num[ev->rule->severity]);
-	}
-	if (origin && origin->event_ns) {
-		jw_key(&w, "created");
-		json_time(&w, origin->event_ns);
-	}
-	jw_obj_close(&w);
-	jw_key(&w, "host");
-	jw_obj_open(&w);
-	jw_key(&w, "name");
-	jw_str_bytes(&w, c->o->host_name, strlen(c->o->host_name));
-	jw_obj_close(&w);
+	eng_json_head(c, &w, ev, origin, "file");
 	file_fields(&w, ev->path, ev->path_len, shown);
 	if (origin && origin->process_json) {
 		jw_key(&w, "process");
@@ -244,53 +276,7 @@ static int build_json(struct ctx *c, struct engine_event *ev, const struct engin
 		jw_key(&w, "unstable");
 		jw_bool(&w, true);
 	}
-	if (ev->rule) {
-		jw_key(&w, "rule");
-		jw_obj_open(&w);
-		jw_key(&w, "file");
-		jw_str_bytes(&w, ev->rule->file, strlen(ev->rule->file));
-		jw_key(&w, "line");
-		jw_u64(&w, ev->rule->line);
-		jw_key(&w, "pattern");
-		jw_str_bytes(&w, ev->rule->text, strlen(ev->rule->text));
-		if (ev->rule->kind == RULE_SELECT) {
-			jw_key(&w, "severity");
-			jw_str(&w, severity_name(ev->rule->severity));
-			jw_key(&w, "tags");
-			jw_arr_open(&w);
-			for (size_t i = 0; i < ev->rule->n_tags; i++)
-				jw_str(&w, ev->rule->tags[i]);
-			jw_arr_close(&w);
-		}
-		jw_obj_close(&w);
-	}
-	if (ev->kind <= ENGINE_MODIFIED && ev->recorded) {
-		jw_key(&w, "disposition");
-		jw_str(&w, ev->authorized ? "authorized" : "unauthorized");
-		if (c->evidence.len) {
-			/* how it was authorized, or why the nearest records did not cover it */
-			jw_key(&w, ev->authorized ? "authorization" : "reconciliation");
-			jw_raw(&w, c->evidence.data);
-		}
-	}
-	jw_key(&w, "detection");
-	jw_obj_open(&w);
-	jw_key(&w, "source");
-	jw_str(&w, origin && origin->source ? origin->source : c->source);
-	if (origin && origin->events_json) {
-		jw_key(&w, "events");
-		jw_raw(&w, origin->events_json);
-	}
-	jw_obj_close(&w);
-	jw_key(&w, "run");
-	jw_obj_open(&w);
-	jw_key(&w, "id");
-	jw_str(&w, c->res->run_uuid);
-	jw_key(&w, "kind");
-	jw_str(&w, c->init ? "init" : c->run_kind);
-	jw_key(&w, "full");
-	jw_bool(&w, c->o->full);
-	jw_obj_close(&w);
+	eng_json_tail(c, &w, ev, origin);
 	jw_obj_close(&w);
 	jw_obj_close(&w);
 	ev->json = c->json.data;
@@ -315,7 +301,7 @@ static int journal_json(struct ctx *c, const char *type, const char *json)
 
 /* Records ev (built into c->json) in the store and the journal, inside the open
  * transaction. */
-static int record(struct ctx *c, const struct engine_event *ev)
+int eng_record(struct ctx *c, const struct engine_event *ev)
 {
 	int r = 0;
 
@@ -366,7 +352,7 @@ static int raise_event(struct ctx *c, enum engine_event_kind kind, const struct 
 	if (r == 0)
 		r = build_json(c, &ev, NULL);
 	if (r == 0)
-		r = record(c, &ev);
+		r = eng_record(c, &ev);
 	/* recorded and committed before anyone is told */
 	if (r == 0)
 		r = store_tx_commit(c->o->store);
@@ -415,7 +401,7 @@ static int observe_update(struct ctx *c, const struct scan_item *it, const struc
 }
 
 /* Asks the reconciler for the change's disposition (ev->authorized, ev->record_uuid). */
-static int reconcile(struct ctx *c, struct engine_event *ev, const struct engine_origin *origin)
+int eng_reconcile(struct ctx *c, struct engine_event *ev, const struct engine_origin *origin)
 {
 	struct engine_reconcile rc = {
 		.path = ev->path,
@@ -428,6 +414,8 @@ static int reconcile(struct ctx *c, struct engine_event *ev, const struct engine
 		.auid = origin && origin->has_auid ? origin->auid : ENGINE_NO_AUID,
 		.actor_exe = origin ? origin->actor_exe : NULL,
 		.evidence = &c->evidence,
+		.state_before = ev->state_before,
+		.state_after = ev->state_after,
 	};
 	int r;
 
@@ -485,11 +473,11 @@ static int record_change(struct ctx *c, const struct scan_item *it, const struct
 		ev->source = origin->source;
 	r = uuid7_new(ev->uuid);
 	if (r == 0)
-		r = reconcile(c, ev, origin);
+		r = eng_reconcile(c, ev, origin);
 	if (r == 0)
 		r = build_json(c, ev, origin);
 	if (r == 0)
-		r = record(c, ev);
+		r = eng_record(c, ev);
 	if (r == 0 && ev->authorized)
 		r = advance_baseline(c, it, had_row);
 	else if (r == 0)
@@ -884,6 +872,8 @@ int engine_init(const struct engine_opts *o, engine_report_fn report, void *ud,
 	if (r == 0)
 		r = run_scan(&c, NULL, on_init_item, NULL, 0);
 	if (r == 0)
+		r = eng_collect(&c);
+	if (r == 0)
 		r = store_baseline_finish(o->store, o->host_id, clock_now_ns());
 	else
 		store_baseline_abort(o->store);
@@ -944,10 +934,13 @@ int engine_check(const struct engine_opts *o, engine_report_fn report, void *ud,
 		return -ENODATA;
 	ctx_init(&c, o, report, ud, ret);
 	r = start_run(&c, c.run_kind, &run);
-	if (r == 0 && o->n_under == 0)
+	if (r == 0 && o->n_under == 0 && !o->no_files)
 		r = check_subtree(&c, NULL);
 	for (size_t i = 0; r == 0 && i < o->n_under; i++)
 		r = check_subtree(&c, o->under[i]);
+	/* collected objects: in whole checks only (--under limits a check to files) */
+	if (r == 0 && o->n_under == 0)
+		r = eng_collect(&c);
 	if (r == 0) {
 		status = (ret->added ? 1 : 0) | (ret->removed ? 2 : 0) | (ret->modified ? 4 : 0);
 		if (ret->errors)
@@ -1129,7 +1122,7 @@ int engine_watch_observe(struct engine_watch *w, const char *path, size_t len,
 		if (r == 0)
 			r = build_json(c, &ev, origin);
 		if (r == 0)
-			r = record(c, &ev);
+			r = eng_record(c, &ev);
 		if (r == 0)
 			r = pending_add(w, &ev);
 		if (r == 0)
@@ -1202,10 +1195,9 @@ int engine_watch_flush(struct engine_watch *w, engine_report_fn report, void *ud
 	return r;
 }
 
-int engine_watch_gap(struct engine_watch *w, const char *reason, const char *scope,
-		     const char *detail, char uuid_out[UUID_STR_LEN])
+int eng_gap(struct ctx *c, const char *reason, const char *scope, const char *detail,
+	    char uuid_out[UUID_STR_LEN])
 {
-	struct ctx *c = &w->c;
 	struct json_writer jw;
 	struct buf b;
 	char uuid[UUID_STR_LEN];
@@ -1233,9 +1225,9 @@ int engine_watch_gap(struct engine_watch *w, const char *reason, const char *sco
 		jw_str_bytes(&jw, detail, strlen(detail));
 	}
 	jw_key(&jw, "time");
-	json_time(&jw, now);
+	eng_json_time(&jw, now);
 	jw_key(&jw, "run");
-	jw_str(&jw, w->res.run_uuid);
+	jw_str(&jw, c->res->run_uuid);
 	jw_obj_close(&jw);
 	jw_obj_close(&jw);
 	r = jw.err;
@@ -1251,6 +1243,12 @@ int engine_watch_gap(struct engine_watch *w, const char *reason, const char *sco
 	if (r == 0 && uuid_out)
 		memcpy(uuid_out, uuid, UUID_STR_LEN);
 	return r;
+}
+
+int engine_watch_gap(struct engine_watch *w, const char *reason, const char *scope,
+		     const char *detail, char uuid_out[UUID_STR_LEN])
+{
+	return eng_gap(&w->c, reason, scope, detail, uuid_out);
 }
 
 int engine_watch_note(struct engine_watch *w, const char *type, const char *fields_json)

@@ -35,6 +35,8 @@
 #include "scan/scan.h"
 #include "store/store.h"
 
+struct coll_opts;
+
 #define ENGINE_NO_AUID UINT32_MAX
 
 /*
@@ -56,6 +58,8 @@ struct engine_reconcile {
 	bool authorized;
 	char record_uuid[UUID_STR_LEN];
 	struct buf *evidence;		/* empty on entry */
+	/* a collected object (path "KIND:KEY"): its states, canonical JSON (NULL: absent) */
+	const char *state_before, *state_after;
 };
 
 struct engine_event;
@@ -91,6 +95,11 @@ struct engine_opts {
 	 * transaction that records it (alerts are raised here); NULL: none */
 	int (*recorded)(void *ud, const struct engine_event *ev);
 	void *recorded_ud;
+	/* collected objects (KIND:KEY): how to collect, and which kinds (bit i: object_kinds[i];
+	 * a kind is collected only when the policy also selects some of its objects) */
+	const struct coll_opts *collect;
+	uint32_t kinds;
+	bool no_files;		/* skip the file scan (vigil check --only without "file") */
 	/* called for every monitoring gap, inside the transaction that records it */
 	int (*gap)(void *ud, const char *uuid, const char *reason, const char *scope,
 		   int64_t time_ns);
@@ -131,6 +140,13 @@ struct engine_event {
 	const char *json;	/* the event as one ECS JSON object (no newline) */
 	bool authorized;	/* the disposition reconciliation gave a change */
 	char record_uuid[UUID_STR_LEN];	/* ... and the record that authorized it */
+	/* a collected object (path is "KIND:KEY"): its states as canonical JSON (NULL:
+	 * absent), the names of the state's members that differ, and for text-like objects
+	 * the unified diff of their texts (NULL: none) */
+	bool collected;
+	const char *state_before, *state_after;
+	const char *members;	/* JSON array of member names */
+	const char *diff;
 };
 
 typedef int (*engine_report_fn)(void *ud, const struct engine_event *ev);

@@ -235,6 +235,17 @@ static const char *const migrations[] = {
 	"  detail TEXT,"
 	"  UNIQUE (message_id, channel));"
 	"CREATE INDEX outbox_due ON outbox(state, next_ns);",
+	/* 8: collected objects (KIND:KEY), their baseline (layer 0) and, for those that
+	 * left it, their last observed state (layer 1) */
+	"CREATE TABLE collected ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id),"
+	"  layer INTEGER NOT NULL CHECK (layer IN (0, 1)),"
+	"  kind TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  present INTEGER NOT NULL,"
+	"  state TEXT,"
+	"  text TEXT,"
+	"  PRIMARY KEY (host_id, layer, kind, key)) WITHOUT ROWID;",
 };
 
 int sq_err(int rc)

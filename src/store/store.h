@@ -104,6 +104,27 @@ int store_observed_get(struct store *s, int64_t host, const char *path, size_t l
 int store_observed_put(struct store *s, int64_t host, const char *path, size_t len,
 		       const struct object_state *st);
 int store_observed_drop(struct store *s, int64_t host, const char *path, size_t len);
+
+/*
+ * Collected objects (KIND:KEY, see collect/collect.h).  Layer 0 is the baseline of the
+ * kind, layer 1 the last observed state of objects that left it (present false: observed
+ * absent).  Writes join the open transaction (or open one).
+ */
+struct store_collected {
+	const char *key;
+	bool present;
+	const char *state;	/* canonical JSON; NULL when absent */
+	const char *text;	/* NULL when none */
+};
+/* Calls fn for each object of kind in layer, in key order (strings valid during the call);
+ * a non-zero return from fn stops (a negative one is returned). */
+int store_collected_each(struct store *s, int64_t host, const char *kind, int layer,
+			 int (*fn)(void *ud, const struct store_collected *c), void *ud);
+int store_collected_put(struct store *s, int64_t host, const char *kind, int layer,
+			const char *key, bool present, const char *state, const char *text);
+/* Drops key from layer; key NULL: every object of the kind in layer and above. */
+int store_collected_drop(struct store *s, int64_t host, const char *kind, int layer,
+			 const char *key);
 /* Calls fn for every observation at or below path (NULL: all), in key order; st is
  * NULL for an object observed absent. */
 int store_observed_each(struct store *s, int64_t host, const char *path, size_t len,
