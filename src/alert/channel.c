@@ -213,47 +213,25 @@ static bool url_ok(const char *url, const char *const *schemes)
 
 static int split_command(const struct cfg *c, unsigned line, const char *cmd)
 {
-	_cleanup_free_ char **argv = NULL;
+	char **argv = NULL;
 	size_t n = 0;
-	int r = 0;
+	int r = proc_argv_split(cmd, CHAN_ARGV_MAX, &argv, &n);
 
-	argv = calloc(CHAN_ARGV_MAX + 1, sizeof(*argv));
-	if (!argv)
-		return -ENOMEM;
-	for (const char *p = cmd; *p;) {
-		size_t l;
+	if (r == -E2BIG)
+		return cfg_fail(c, line, "key 'command': more than %d words", CHAN_ARGV_MAX);
+	if (r == -ENODATA)
+		return cfg_fail(c, line, "key 'command' is empty");
+	if (r == -EINVAL) {
+		char first[256];
 
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		l = strcspn(p, " \t");
-		if (n == CHAN_ARGV_MAX) {
-			r = cfg_fail(c, line, "key 'command': more than %d words", CHAN_ARGV_MAX);
-			goto fail;
-		}
-		argv[n] = strndup(p, l);
-		if (!argv[n]) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		n++;
-		p += l;
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(cmd + strspn(cmd, " \t"), " \t"),
+			 cmd + strspn(cmd, " \t"));
+		return cfg_fail(c, line, "key 'command': '%s' is not an absolute path", first);
 	}
-	if (n == 0) {
-		r = cfg_fail(c, line, "key 'command' is empty");
-		goto fail;
-	}
-	if (argv[0][0] != '/') {
-		r = cfg_fail(c, line, "key 'command': '%s' is not an absolute path", argv[0]);
-		goto fail;
-	}
-	c->ch->argv = TAKE_PTR(argv);
+	if (r < 0)
+		return r;
+	c->ch->argv = argv;
 	return 0;
-fail:
-	for (size_t i = 0; i < n; i++)
-		free(argv[i]);
-	return r;
 }
 
 /* Addresses of "to": comma-separated, each with an '@'. */

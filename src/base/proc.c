@@ -269,3 +269,53 @@ out:
 	buf_release(&cap);
 	return r;
 }
+
+void proc_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+int proc_argv_split(const char *cmd, size_t max, char ***ret, size_t *ret_n)
+{
+	char **argv = calloc(max + 1, sizeof(*argv));
+	size_t n = 0;
+	int r = 0;
+
+	if (!argv)
+		return -ENOMEM;
+	for (const char *p = cmd; *p;) {
+		size_t l;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		l = strcspn(p, " \t");
+		if (n == max) {
+			r = -E2BIG;
+			break;
+		}
+		argv[n] = strndup(p, l);
+		if (!argv[n]) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+		p += l;
+	}
+	if (r == 0 && n == 0)
+		r = -ENODATA;
+	else if (r == 0 && argv[0][0] != '/')
+		r = -EINVAL;
+	if (r < 0) {
+		proc_argv_free(argv);
+		return r;
+	}
+	*ret = argv;
+	*ret_n = n;
+	return 0;
+}

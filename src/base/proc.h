@@ -35,4 +35,13 @@ struct proc_result {
 int proc_run(const struct proc_opts *o, struct proc_result *ret);
 void proc_result_release(struct proc_result *r);
 
+/*
+ * A command line from the settings as an argv: words split on spaces and tabs, no shell,
+ * no quoting.  Returns 0 with *ret (NULL-terminated, free with proc_argv_free) and
+ * *ret_n, -ENODATA when empty, -E2BIG when more than max words, -EINVAL when the first
+ * word is not an absolute path, -ENOMEM.
+ */
+int proc_argv_split(const char *cmd, size_t max, char ***ret, size_t *ret_n);
+void proc_argv_free(char **argv);
+
 #endif

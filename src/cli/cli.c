@@ -468,6 +468,7 @@ void cli_release(struct cli *c)
 	c->policy_ready = false;
 	ruleset_release(&c->rules);
 	cli_channels_release(c);
+	cli_collect_free(c);
 	for (size_t i = 0; i < c->n_excl; i++) {
 		free(c->excl[i].pattern);
 		free(c->excl[i].file);

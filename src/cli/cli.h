@@ -45,6 +45,7 @@ struct cli {
 	int verbosity;			/* -1 quiet, 0 normal, 1+ verbose */
 	/* command options */
 	bool full, quick, force, follow, dry_run;
+	const char *only;	/* check --only: object kinds, comma-separated ("file" for files) */
 	long lines;			/* journal tail -n */
 	const char *from_export, *key_file;
 	const char *from, *to;		/* RFC 3339 */
@@ -73,6 +74,8 @@ struct cli {
 	size_t *alert_channels, *escalation_channels;	/* indexes into channels */
 	size_t n_alert_channels, n_escalation_channels;
 	const char **alert_names, **escalation_names;	/* their names, for alert_ctx */
+	/* collectors (cli_collect_setup) */
+	struct cli_collect *collect;
 };
 
 struct cli_exclusion {
@@ -82,6 +85,14 @@ struct cli_exclusion {
 	char *approved_by;	/* "baseline", a record id, or NULL: not approved */
 	bool applied;		/* false: not approved, so not applied */
 };
+
+struct coll_opts;
+/* The collectors' options from the settings, built once (errors name the place). */
+int cli_collect_setup(struct cli *c, const struct coll_opts **ret);
+void cli_collect_free(struct cli *c);
+/* --only: the object kinds (bit i: object_kinds[i]) and whether files are checked; NULL:
+ * everything.  Returns an exit status (a usage error is printed). */
+int cli_parse_kinds(const char *only, uint32_t *ret_kinds, bool *ret_files);
 
 /* Loads settings and rules and compiles the policy; prints errors. Returns exit status. */
 int cli_load(struct cli *c);

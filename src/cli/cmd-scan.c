@@ -39,6 +39,60 @@ static void print_rule_tags(const struct rule *r)
 	putchar(']');
 }
 
+/* A collected object: its name and kind, then the members that changed (before ->
+ * after, as JSON) and the diff of its text. */
+static int report_collected(struct cli *c, const struct engine_event *ev)
+{
+	const char *colon = memchr(ev->path, ':', ev->path_len);
+	char name[128];
+
+	if (ev->kind == ENGINE_ERROR) {
+		log_error(0, "%s", ev->diff ? ev->diff : "a collector failed");
+		return 0;
+	}
+	if (c->verbosity < 0)
+		return 0;
+	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - ev->path) : 0, ev->path);
+	printf("%-9s %-8s ", engine_event_name(ev->kind), name);
+	print_path(ev->path, ev->path_len);
+	print_rule_tags(ev->rule);
+	if (ev->authorized) {
+		char id[256];
+
+		if (json_path_string(ev->json, strlen(ev->json), "vigil.authorization.record.id", id,
+				     sizeof(id)) == 0)
+			printf("  (authorized by %s)", id);
+		else
+			fputs("  (authorized)", stdout);
+	}
+	putchar('\n');
+	if (ev->kind == ENGINE_MODIFIED && ev->members) {
+		/* ["a","b"]: each name, with its values */
+		for (const char *p = ev->members; (p = strchr(p, '"'));) {
+			const char *e = strchr(p + 1, '"');
+			const char *bv = NULL, *av = NULL;
+			size_t bl = 0, al = 0;
+
+			if (!e)
+				break;
+			engine_state_member(ev->state_before, p + 1, (size_t)(e - p - 1), &bv, &bl);
+			engine_state_member(ev->state_after, p + 1, (size_t)(e - p - 1), &av, &al);
+			printf("          %-11.*s %.*s -> %.*s\n", (int)(e - p - 1), p + 1,
+			       bv ? (int)bl : 1, bv ? bv : "-", av ? (int)al : 1, av ? av : "-");
+			p = e + 1;
+		}
+	}
+	if (ev->diff && ev->kind <= ENGINE_MODIFIED) {
+		for (const char *p = ev->diff; *p;) {
+			size_t l = strcspn(p, "\n");
+
+			printf("          %.*s\n", (int)l, p);
+			p += l + (p[l] == '\n');
+		}
+	}
+	return 0;
+}
+
 static int report(void *ud, const struct engine_event *ev)
 {
 	struct cli *c = ud;
@@ -49,6 +103,8 @@ static int report(void *ud, const struct engine_event *ev)
 		puts(ev->json);
 		return 0;
 	}
+	if (ev->collected)
+		return report_collected(c, ev);
 	switch (ev->kind) {
 	case ENGINE_ERROR: {
 		struct buf b;
@@ -115,8 +171,11 @@ static int report(void *ud, const struct engine_event *ev)
 	return 0;
 }
 
-static struct engine_opts make_opts(struct cli *c)
+/* The engine's options; for init and whole checks also the collectors (EXIT_CONFIG
+ * when their settings are wrong). */
+static int make_opts(struct cli *c, bool collect, struct engine_opts *ret)
 {
+	bool bool_tmp = true;
 	struct engine_opts o = {
 		.policy = &c->policy,
 		.store = c->store,
@@ -128,8 +187,19 @@ static struct engine_opts make_opts(struct cli *c)
 		.one_filesystem = c->settings.one_filesystem,
 		.journal = c->journal,
 	};
+	int status;
 
-	return o;
+	if (collect) {
+		status = cli_parse_kinds(c->only, &o.kinds, &bool_tmp);
+		if (status != EXIT_OK)
+			return status;
+		o.no_files = !bool_tmp;
+		status = cli_collect_setup(c, &o.collect);
+		if (status != EXIT_OK)
+			return status;
+	}
+	*ret = o;
+	return EXIT_OK;
 }
 
 static void summary(const struct cli *c, const char *what, const struct engine_result *res)
@@ -192,7 +262,9 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		status = cli_journal_config(c);
 	if (status != EXIT_OK)
 		return status;
-	o = make_opts(c);
+	status = make_opts(c, true, &o);
+	if (status != EXIT_OK)
+		return status;
 	r = engine_init(&o, report, c, &res);
 	if (r < 0)
 		return log_error(r == -ENOMEM ? EXIT_FAILURE_ : EXIT_STORE, "init failed: %s (%s)",
@@ -245,7 +317,9 @@ int cli_check_paths(struct cli *c, char **paths, size_t n)
 		if (status != EXIT_OK)
 			return status;
 	}
-	o = make_opts(c);
+	status = make_opts(c, false, &o);
+	if (status != EXIT_OK)
+		return status;
 	o.under = (const char *const *)paths;
 	o.n_under = n;
 	status = check_hooks(c, &o, &actx, &rec);
@@ -276,8 +350,9 @@ int cmd_check(struct cli *c, int argc, char **argv)
 		status = cli_journal_config(c);
 	if (status != EXIT_OK)
 		return status;
-	o = make_opts(c);
-	status = check_hooks(c, &o, &actx, &rec);
+	status = make_opts(c, true, &o);
+	if (status == EXIT_OK)
+		status = check_hooks(c, &o, &actx, &rec);
 	if (status != EXIT_OK)
 		return status;
 	r = engine_check(&o, report, c, &res);

@@ -20,7 +20,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  config check        validate settings and rules\n"
 	"  init [--force]      record the baseline of everything the rules select\n"
-	"  check [--quick|--full]  compare the system with the baseline\n"
+	"  check [--quick|--full] [--only KINDS]  compare the system with the baseline\n"
 	"  journal tail [-n N] [--follow]      the latest journal entries\n"
 	"  journal checkpoint                  sign and print a checkpoint now\n"
 	"  journal key                         print the verifier key\n"
@@ -59,7 +59,7 @@ static const char usage_text[] =
 enum {
 	OPT_CONFIG = 256, OPT_RULES, OPT_STATE, OPT_JSON, OPT_VERSION, OPT_FULL, OPT_QUICK,
 	OPT_FORCE, OPT_FOLLOW, OPT_FROM_EXPORT, OPT_KEY, OPT_INDEX, OPT_SIZE, OPT_OLD, OPT_NEW,
-	OPT_FROM, OPT_TO, OPT_DRY_RUN, OPT_RUNTIME, OPT_SINCE,
+	OPT_FROM, OPT_TO, OPT_DRY_RUN, OPT_RUNTIME, OPT_SINCE, OPT_ONLY,
 };
 
 static const struct option options[] = {
@@ -86,6 +86,7 @@ static const struct option options[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "runtime-dir", required_argument, NULL, OPT_RUNTIME },
 	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "only", required_argument, NULL, OPT_ONLY },
 	{ 0 },
 };
 
@@ -217,6 +218,9 @@ int main(int argc, char **argv)
 		case OPT_FROM:
 			c.from = optarg;
 			break;
+		case OPT_ONLY:
+			c.only = optarg;
+			break;
 		case OPT_TO:
 			c.to = optarg;
 			break;
@@ -252,7 +256,7 @@ int main(int argc, char **argv)
 		if (optind != pos)
 			return log_error(EXIT_USAGE, "unexpected argument '%s' before '%s'",
 					 argv[optind], own_options[own].name);
-		if (c.full || c.quick || c.force || c.follow || c.dry_run || c.since || c.from ||
+		if (c.full || c.quick || c.force || c.follow || c.dry_run || c.since || c.from || c.only ||
 		    c.to || c.from_export || c.key_file || c.lines >= 0 || c.index >= 0 ||
 		    c.size >= 0 || c.old_size >= 0 || c.new_size >= 0)
 			return log_error(EXIT_USAGE, "that option does not go before '%s'",
@@ -297,6 +301,8 @@ int main(int argc, char **argv)
 		return log_error(EXIT_USAGE, "--full and --quick exclude each other");
 	if (c.force && !cmd->takes_force)
 		return log_error(EXIT_USAGE, "--force goes with 'init' only");
+	if (c.only && cmd->fn != cmd_check)
+		return log_error(EXIT_USAGE, "--only goes with 'check' only");
 	if (c.since && cmd->fn != cmd_changes)
 		return log_error(EXIT_USAGE, "--since goes with 'changes' only");
 	if (cmd->fn != cmd_journal &&

@@ -37,6 +37,25 @@ void settings_init(struct settings *s)
 	s->escalate[1] = 8 * 3600;
 	s->escalate[2] = 20 * 3600;
 	s->package_slack = 3600;
+	s->collect_interval = 60;
+	s->collect_timeout = 10;
+}
+
+static void sections_release(struct settings_channel *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < v[i].n_kv; k++) {
+			free(v[i].kv[k].key);
+			/* values may be secrets (passwords, webhook keys) */
+			if (v[i].kv[k].value)
+				explicit_bzero(v[i].kv[k].value, strlen(v[i].kv[k].value));
+			free(v[i].kv[k].value);
+		}
+		free(v[i].kv);
+		free(v[i].name);
+		free(v[i].file);
+	}
+	free(v);
 }
 
 void settings_release(struct settings *s)
@@ -50,20 +69,10 @@ void settings_release(struct settings *s)
 	free(s->import_keys);
 	free(s->alert_channels);
 	free(s->escalation_channels);
-	for (size_t i = 0; i < s->n_channels; i++) {
-		for (size_t k = 0; k < s->channels[i].n_kv; k++) {
-			free(s->channels[i].kv[k].key);
-			/* a value may be a secret */
-			if (s->channels[i].kv[k].value)
-				explicit_bzero(s->channels[i].kv[k].value,
-					       strlen(s->channels[i].kv[k].value));
-			free(s->channels[i].kv[k].value);
-		}
-		free(s->channels[i].kv);
-		free(s->channels[i].name);
-		free(s->channels[i].file);
-	}
-	free(s->channels);
+	sections_release(s->channels, s->n_channels);
+	sections_release(s->execs, s->n_execs);
+	free(s->collect_sysctl);
+	free(s->collect_pki);
 	for (size_t i = 0; i < s->n_files; i++)
 		free(s->files[i]);
 	free(s->files);
@@ -114,22 +123,32 @@ static const struct key_def keys[] = {
 	{ "alerts", "escalate_unanswered_again", K_UINT, OFF(escalate[2]), 0, 86400 },
 	{ "alerts", "channels", K_STRING, OFF(alert_channels), 0, 0 },
 	{ "alerts", "escalation", K_STRING, OFF(escalation_channels), 0, 0 },
+	{ "collect", "interval", K_UINT, OFF(collect_interval), 5, 86400 },
+	{ "collect", "timeout", K_UINT, OFF(collect_timeout), 1, 600 },
+	{ "collect", "sysctl_keys", K_STRING, OFF(collect_sysctl), 0, 0 },
+	{ "collect", "pki_paths", K_STRING, OFF(collect_pki), 0, 0 },
 };
 
 #define CHANNEL_PREFIX "channel."
+#define EXEC_PREFIX "exec."
 
-/* "channel.NAME" with NAME of a-z, 0-9, '-' and '_'. */
-static bool channel_section(const char *s, size_t n)
+/* "PREFIX.NAME" with NAME of a-z, 0-9, '-' and '_'. */
+static bool named_section(const char *s, size_t n, const char *prefix)
 {
-	size_t pl = strlen(CHANNEL_PREFIX);
+	size_t pl = strlen(prefix);
 
-	if (n <= pl || n - pl > 63 || memcmp(s, CHANNEL_PREFIX, pl) != 0)
+	if (n <= pl || n - pl > 63 || memcmp(s, prefix, pl) != 0)
 		return false;
 	for (size_t i = pl; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
 		      s[i] == '_'))
 			return false;
 	return true;
+}
+
+static bool channel_section(const char *s, size_t n)
+{
+	return named_section(s, n, CHANNEL_PREFIX) || named_section(s, n, EXEC_PREFIX);
 }
 
 static bool section_known(const char *s, size_t n)
@@ -244,27 +263,30 @@ static int ini_line(void *ud, const char *file, unsigned lineno, char *line, str
 					    "unknown section '%.*s'", (int)n, p + 1);
 		snprintf(st->section, sizeof(st->section), "%.*s", (int)n, p + 1);
 		if (channel_section(p + 1, n)) {
-			const char *name = st->section + strlen(CHANNEL_PREFIX);
+			bool exec = named_section(p + 1, n, EXEC_PREFIX);
+			const char *what = exec ? "exec collector" : "channel";
+			const char *name = st->section + strlen(exec ? EXEC_PREFIX : CHANNEL_PREFIX);
+			struct settings_channel **sv = exec ? &st->s->execs : &st->s->channels;
+			size_t *nv_n = exec ? &st->s->n_execs : &st->s->n_channels;
 			struct settings_channel *nv, *ch;
 
-			for (size_t i = 0; i < st->s->n_channels; i++)
-				if (strcmp(st->s->channels[i].name, name) == 0)
+			for (size_t i = 0; i < *nv_n; i++)
+				if (strcmp((*sv)[i].name, name) == 0)
 					return vg_error_set(err, -EINVAL, file, lineno, 2,
-							    "channel '%s' is defined twice (first in "
+							    "%s '%s' is defined twice (first in "
 							    "%s:%u)",
-							    name, st->s->channels[i].file,
-							    st->s->channels[i].line);
-			if (st->s->n_channels == SETTINGS_CHANNELS_MAX)
-				return vg_error_set(err, -E2BIG, file, lineno, 2,
-						    "more than %d channels", SETTINGS_CHANNELS_MAX);
-			nv = realloc(st->s->channels, (st->s->n_channels + 1) * sizeof(*nv));
+							    what, name, (*sv)[i].file, (*sv)[i].line);
+			if (*nv_n == SETTINGS_CHANNELS_MAX)
+				return vg_error_set(err, -E2BIG, file, lineno, 2, "more than %d %ss",
+						    SETTINGS_CHANNELS_MAX, what);
+			nv = realloc(*sv, (*nv_n + 1) * sizeof(*nv));
 			if (!nv)
 				return -ENOMEM;
-			st->s->channels = nv;
-			ch = &nv[st->s->n_channels];
+			*sv = nv;
+			ch = &nv[*nv_n];
 			*ch = (struct settings_channel){ .name = strdup(name), .file = strdup(file),
 							 .line = lineno };
-			st->s->n_channels++;
+			(*nv_n)++;
 			if (!ch->name || !ch->file)
 				return -ENOMEM;
 		}
@@ -291,8 +313,12 @@ static int ini_line(void *ud, const char *file, unsigned lineno, char *line, str
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		*--end = '\0';
 	if (channel_section(st->section, strlen(st->section))) {
-		/* a channel's keys are checked by the channel (alert/channel.c) */
-		struct settings_channel *ch = &st->s->channels[st->s->n_channels - 1];
+		/* a channel's keys are checked by the channel (alert/channel.c), an exec
+		 * collector's by the program that sets collectors up */
+		struct settings_channel *ch =
+			named_section(st->section, strlen(st->section), EXEC_PREFIX)
+				? &st->s->execs[st->s->n_execs - 1]
+				: &st->s->channels[st->s->n_channels - 1];
 		struct settings_kv *nv;
 
 		if (ch->n_kv == SETTINGS_CHANNEL_KEYS_MAX)

@@ -27,6 +27,15 @@
  *	max_delay_ms = 1000
  *	max_pending = 65536
  *
+ *	[collect]
+ *	interval = 60
+ *	timeout = 10
+ *	sysctl_keys = kernel.*, net.ipv4.ip_forward
+ *	pki_paths = /etc/ssl/ca
+ *
+ *	[exec.fw1]
+ *	command = /usr/bin/ssh fw1 show running-config
+ *
  * The main file is read first, then every "*.conf" of the drop-in directory in byte
  * order of their names; a later value replaces an earlier one.  Unknown sections and keys, bad
  * values and a key given twice in one file are errors that name file, line and column.
@@ -48,7 +57,7 @@ struct settings_kv {
 	unsigned line;
 };
 
-/* A [channel.NAME] section (ALR-02). */
+/* A [channel.NAME] section (ALR-02), or an [exec.NAME] one (a command to collect). */
 struct settings_channel {
 	char *name;
 	char *file;
@@ -90,6 +99,12 @@ struct settings {
 	char *escalation_channels;	/* [alerts] escalation */
 	struct settings_channel *channels;
 	size_t n_channels;
+	unsigned collect_interval;	/* [collect] seconds between the daemon's collections */
+	unsigned collect_timeout;	/* seconds a collector's program may take */
+	char *collect_sysctl;	/* sysctl keys, comma-separated; NULL: the defaults */
+	char *collect_pki;	/* certificate files and directories, comma-separated */
+	struct settings_channel *execs;	/* [exec.NAME] sections: commands to collect */
+	size_t n_execs;
 	char **files;		/* the files read, in order */
 	size_t n_files;
 };

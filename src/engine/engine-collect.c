@@ -90,6 +90,29 @@ static int members_of(const char *json, struct member *out, size_t max)
 
 #define MEMBERS_MAX 256
 
+int engine_state_member(const char *state, const char *name, size_t name_len,
+			const char **ret_val, size_t *ret_len)
+{
+	struct member *m;
+	int n, r = -ENOENT;
+
+	if (!state)
+		return -ENOENT;
+	m = calloc(MEMBERS_MAX, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	n = members_of(state, m, MEMBERS_MAX);
+	for (int i = 0; i < n; i++)
+		if (m[i].key_len == name_len && memcmp(m[i].key, name, name_len) == 0) {
+			*ret_val = m[i].val;
+			*ret_len = m[i].val_len;
+			r = 0;
+			break;
+		}
+	free(m);
+	return r;
+}
+
 /* The names of the members that differ between two states, as a JSON array. */
 static int changed_members(const char *a, const char *b, struct buf *out)
 {

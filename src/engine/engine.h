@@ -192,6 +192,11 @@ int64_t engine_watch_run_id(const struct engine_watch *w);
 void engine_watch_set_policy(struct engine_watch *w, const struct policy *p);
 const char *engine_watch_run_uuid(const struct engine_watch *w);
 
+/* The value (JSON text) of member name of a collected object's state: 0 with *ret_val
+ * and *ret_len, or -ENOENT (also when state is NULL). */
+int engine_state_member(const char *state, const char *name, size_t name_len,
+			const char **ret_val, size_t *ret_len);
+
 /* "added", "removed", "modified", "error", "unstable". */
 const char *engine_event_name(enum engine_event_kind k);
 
