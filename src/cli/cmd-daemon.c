@@ -57,6 +57,8 @@ static int reload(void *ud, struct daemon_config *ret)
 	nc->runtime_dir = rl->orig->runtime_dir;
 	nc->verbosity = rl->orig->verbosity;
 	status = cli_load(nc);
+	if (status == EXIT_OK)
+		status = cli_collect_setup(nc, &ret->collect);
 	if (status == EXIT_OK) {
 		nc->store = rl->orig->store;
 		nc->journal = rl->orig->journal;
@@ -91,10 +93,13 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 {
 	struct store_baseline_info info;
 	struct reloader rl = { .orig = c };
+	const struct coll_opts *collect = NULL;
 	struct daemon_config cfg;
 	int status, r, lock_fd;
 
 	status = cli_load(c);
+	if (status == EXIT_OK)
+		status = cli_collect_setup(c, &collect);
 	if (status != EXIT_OK)
 		return status;
 	status = cli_open_store(c, false);
@@ -138,6 +143,7 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 		.runtime_dir = cli_runtime_dir(c),
 		.reload = reload,
 		.reload_ud = &rl,
+		.collect = collect,
 		.channels = c->channels,
 		.n_channels = c->n_channels,
 		.alert_names = c->alert_names,

@@ -30,6 +30,7 @@
 #include "alert/alert-engine.h"
 #include "change/reconcile.h"
 #include "daemon/control.h"
+#include "base/object.h"
 #include "daemon/daemon.h"
 #include "engine/engine.h"
 #include "watch/watch.h"
@@ -61,6 +62,7 @@ struct daemon {
 
 	int64_t started_ns, started_mono;
 	int64_t next_quick, next_full, next_checkpoint, next_watchdog, next_status;	/* monotonic */
+	int64_t next_collect;
 	int64_t watchdog_ns;	/* 0: no watchdog */
 	uint64_t changes, rescans, gaps, overflows, errors;
 	char last_quick[RFC3339_MAX], last_full[RFC3339_MAX];
@@ -113,13 +115,13 @@ static int on_change(void *ud, const struct engine_event *ev)
 	if (ev->kind <= ENGINE_MODIFIED)
 		log_info("%s %s: %s", engine_event_name(ev->kind), buf_str(&p),
 			 ev->authorized ? "authorized" : "unauthorized");
+	else
+		log_info("%s %s", engine_event_name(ev->kind), buf_str(&p));
 	/* a new alert's messages wait in the outbox (joining one queues nothing) */
 	if (d->actx.queued != d->queued_seen) {
 		d->queued_seen = d->actx.queued;
 		d->outbox_due = true;
 	}
-	else
-		log_info("%s %s", engine_event_name(ev->kind), buf_str(&p));
 	buf_release(&p);
 	if (ev->kind <= ENGINE_MODIFIED)
 		broadcast(d, ev->json);
@@ -702,10 +704,11 @@ static int do_reload(struct daemon *d)
 	d->w = watch_free(d->w);
 	*d->cfg = nc;
 	d->eo.policy = nc.policy;
+	d->eo.collect = nc.collect;
 	d->eo.workers = nc.settings->workers;
 	d->eo.hash_attempts = nc.settings->hash_attempts;
 	d->eo.one_filesystem = nc.settings->one_filesystem;
-	engine_watch_set_policy(d->ew, nc.policy);
+	engine_watch_set_policy(d->ew, nc.policy, nc.collect);
 	alert_policy_from_settings(&d->actx.policy, nc.settings);
 	d->cfg->channels = nc.channels;
 	d->cfg->n_channels = nc.n_channels;
@@ -816,6 +819,7 @@ static int loop(struct daemon *d)
 			coalesce_take(d->table, now, none, 0, &next_settle);
 		}
 		deadline = min64(min64(d->next_quick, d->next_full), d->next_checkpoint);
+		deadline = min64(deadline, d->next_collect);
 		if (d->outbox_due)
 			deadline = min64(deadline, d->next_outbox);
 		deadline = min64(deadline, next_settle);
@@ -866,6 +870,11 @@ static int loop(struct daemon *d)
 		} else if (r == 0 && now >= d->next_quick) {
 			r = run_check(d, "check", "check", false, NULL, 0);
 			d->next_quick = mono() + (int64_t)st->quick_interval * NS_PER_S;
+		}
+		/* objects beyond files, between checks (the checks collect too) */
+		if (r == 0 && mono() >= d->next_collect) {
+			r = engine_watch_collect(d->ew, on_change, d);
+			d->next_collect = mono() + (int64_t)st->collect_interval * NS_PER_S;
 		}
 		if (r == 0 && now >= d->next_checkpoint) {
 			bool issued = false;
@@ -919,6 +928,8 @@ int daemon_run(struct daemon_config *cfg)
 		.hash_attempts = st->hash_attempts,
 		.one_filesystem = st->one_filesystem,
 		.journal = cfg->journal,
+		.collect = cfg->collect,
+		.kinds = (1u << OBJECT_KINDS_N) - 1,
 	};
 	{
 		struct reconcile_opts ro = { .store = cfg->store, .host_name = cfg->host_name,
@@ -986,6 +997,7 @@ int daemon_run(struct daemon_config *cfg)
 		goto out;
 	d.next_quick = mono() + (int64_t)st->quick_interval * NS_PER_S;
 	d.next_full = mono() + (int64_t)st->full_interval * NS_PER_S;
+	d.next_collect = mono() + (int64_t)st->collect_interval * NS_PER_S;
 	d.next_checkpoint = mono();
 	if (sd_watchdog_enabled(0, &usec) > 0)
 		d.watchdog_ns = (int64_t)usec * 1000;

@@ -15,6 +15,8 @@
 
 struct channel;
 
+struct coll_opts;
+
 struct daemon_config {
 	const struct settings *settings;
 	const struct policy *policy;
@@ -39,6 +41,9 @@ struct daemon_config {
 	 * daemon keeps running with the old one.
 	 */
 	int (*reload)(void *ud, struct daemon_config *ret);
+	/* the collectors' options (objects beyond files), collected at every check and
+	 * every [collect] interval */
+	const struct coll_opts *collect;
 	void *reload_ud;
 };
 

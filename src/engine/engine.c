@@ -1009,8 +1009,29 @@ int engine_watch_begin(const struct engine_opts *o, struct engine_watch **ret)
 	return 0;
 }
 
-void engine_watch_set_policy(struct engine_watch *w, const struct policy *p)
+int engine_watch_collect(struct engine_watch *w, engine_report_fn report, void *ud)
 {
+	const char *source = w->c.source;
+	int r = engine_watch_flush(w, report, ud);
+
+	if (r < 0)
+		return r;
+	w->c.report = report;
+	w->c.ud = ud;
+	w->c.source = "collect";
+	w->o.report_changes = true;
+	r = eng_collect(&w->c);
+	w->c.report = NULL;
+	w->c.ud = NULL;
+	w->c.source = source;
+	w->o.report_changes = false;
+	return r;
+}
+
+void engine_watch_set_policy(struct engine_watch *w, const struct policy *p,
+			     const struct coll_opts *co)
+{
+	w->o.collect = co;
 	w->o.policy = p;
 }
 

@@ -188,8 +188,13 @@ int engine_watch_note(struct engine_watch *w, const char *type, const char *fiel
 /* Ends the session's run (status 0 for a clean stop) and frees it. */
 int engine_watch_end(struct engine_watch *w, int status);
 int64_t engine_watch_run_id(const struct engine_watch *w);
-/* Uses policy p from now on (the settings and rules were reloaded). */
-void engine_watch_set_policy(struct engine_watch *w, const struct policy *p);
+/* Collects the kinds of the session's options now, recording each change like a file's
+ * (detection source "collect"); commits what was observed before first. */
+int engine_watch_collect(struct engine_watch *w, engine_report_fn report, void *ud);
+/* Uses policy p and the collectors' options co from now on (the settings and rules were
+ * reloaded). */
+void engine_watch_set_policy(struct engine_watch *w, const struct policy *p,
+			     const struct coll_opts *co);
 const char *engine_watch_run_uuid(const struct engine_watch *w);
 
 /* The value (JSON text) of member name of a collected object's state: 0 with *ret_val

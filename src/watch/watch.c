@@ -298,7 +298,8 @@ int watch_cover_paths(const struct policy *p, bool one_filesystem, char ***ret, 
 		strv_free(v, nv);
 		return r;
 	}
-	qsort(v, nv, sizeof(*v), cmp_str);
+	if (nv)
+		qsort(v, nv, sizeof(*v), cmp_str);
 	/* unique */
 	{
 		size_t k = 0;
