@@ -123,7 +123,7 @@ static const struct key_def keys[] = {
 	{ "alerts", "escalate_unanswered_again", K_UINT, OFF(escalate[2]), 0, 86400 },
 	{ "alerts", "channels", K_STRING, OFF(alert_channels), 0, 0 },
 	{ "alerts", "escalation", K_STRING, OFF(escalation_channels), 0, 0 },
-	{ "collect", "interval", K_UINT, OFF(collect_interval), 5, 86400 },
+	{ "collect", "interval", K_UINT, OFF(collect_interval), 1, 86400 },
 	{ "collect", "timeout", K_UINT, OFF(collect_timeout), 1, 600 },
 	{ "collect", "sysctl_keys", K_STRING, OFF(collect_sysctl), 0, 0 },
 	{ "collect", "pki_paths", K_STRING, OFF(collect_pki), 0, 0 },

@@ -358,3 +358,46 @@ signnote_build() {
 	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$T/gocache" GOFLAGS= \
 		go build -o "$SN" "$src" > "$T/gobuild" 2>&1 || { cat "$T/gobuild"; fail "cannot build $src"; }
 }
+
+# ---- collected objects (KIND:KEY) ----
+
+# _collected_match FILE OBJECT CHANGE PYEXPR: FILE's JSON lines hold a change of OBJECT of
+# kind CHANGE for which PYEXPR (over `e`, the event's "vigil" object) holds.
+_collected_match() {
+	py - "$@" <<'PY'
+import json, sys
+evs = []
+for l in open(sys.argv[1], encoding="utf-8"):
+    try:
+        evs.append(json.loads(l))
+    except ValueError:
+        pass
+m = [e["vigil"] for e in evs if isinstance(e, dict) and e.get("vigil", {}).get("object") == sys.argv[2]
+     and e["vigil"].get("change") == sys.argv[3]]
+if not m:
+    sys.exit("no %s of %s" % (sys.argv[3], sys.argv[2]))
+for e in m:
+    if eval(sys.argv[4]):
+        sys.exit(0)
+sys.exit("%s of %s, but not as expected (%s): %s" % (sys.argv[3], sys.argv[2], sys.argv[4], m[-1]))
+PY
+}
+
+# collected_has OBJECT CHANGE [PYEXPR]: the last run printed (JSON) such a change.
+collected_has() {
+	_collected_match "$T/out" "$1" "$2" "${3:-True}" || { cat "$T/out"; fail "check: see above"; }
+}
+
+# daemon_collected OBJECT CHANGE [PYEXPR]: waits up to 30 s for the daemon to record such
+# a change (vigil changes --json).
+daemon_collected() {
+	local i
+	for i in $(seq 150); do
+		changes_json
+		_collected_match "$T/changes" "$1" "$2" "${3:-True}" 2> /dev/null && return 0
+		sleep 0.2
+	done
+	_collected_match "$T/changes" "$1" "$2" "${3:-True}"
+	tail -20 "$T/daemon.log"
+	fail "the daemon did not record the $2 of $1"
+}
