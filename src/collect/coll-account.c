@@ -30,14 +30,19 @@
  * relative FILE being relative to the including file's directory, "%h" the short
  * host name; "@includedir"/"#includedir" DIR: its files in byte order, skipping names
  * ending in '~' or containing '.', and anything not a regular file, as sudo does).
- * Includes nest at most SUDO_DEPTH_MAX deep, a file including itself is an error, a
+ * Includes nest at most 8 deep, a file that includes itself is an error, a
  * missing included file is an error, a missing include directory is not.  Backslash-
  * newline joins lines, '#' starts a comment unless it is a directive or a uid ("#0"),
  * or inside double quotes.  Each remaining logical line other than an include becomes
  * an object whose key is the line itself with blanks outside quotes collapsed to one
  * space: editing a rule removes one object and adds another, whatever moved around
- * it.  A line seen again gets " #2" and so on.  Symbolic links are followed below the
- * root.
+ * it.  A line seen again gets " #2" and so on.  The state says the file, the kind
+ * ("rule", "defaults" or "alias") and the text, which is also the item's text.
+ * Symbolic links are followed below the root; "%h" comes from the root's
+ * /proc/sys/kernel/hostname.
+ *
+ * Names and lines that are not plain text are escaped (base/escape.h) in keys, and a
+ * key longer than 4000 bytes is cut and ends with a digest of the whole.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -64,7 +69,7 @@
 #define ACCT_FIELDS_MAX 9
 
 #define SUDO_FILE_MAX (4u * 1024 * 1024)
-#define SUDO_LINE_MAX (64u * 1024)
+#define SUDO_LINE_MAX (32u * 1024)
 #define SUDO_DEPTH_MAX 8u
 #define SUDO_DIR_MAX 4096u
 #define SUDO_OBJECTS_MAX 100000u
@@ -72,6 +77,8 @@
 
 /* Keys longer than this are cut and end with a digest of the whole name. */
 #define KEY_MAX 4000u
+/* Room to escape a whole line (a byte may take 4) before a key is cut. */
+#define KEY_BUF_MAX (4u * ACCT_LINE_MAX + 64)
 /* How many times one name or line may repeat. */
 #define DUP_MAX 1000u
 
@@ -269,7 +276,8 @@ static int table_load(const struct coll_opts *o, const char *path, unsigned min_
 				rc->f[rc->nf++] = q + 1;
 			}
 		if (rc->f[0][0] == '\0')
-			return vg_error_set(err, -EINVAL, path, line, 0, "malformed entry: no name");
+			return vg_error_set(err, -EINVAL, path, line, 0,
+					    "malformed entry: no name");
 		p = eol + 1;
 	}
 	return 0;
@@ -553,7 +561,7 @@ int coll_user_collect(const struct coll_opts *o, struct coll_set *out, struct vg
 	size_t n0 = out->n;
 	int r;
 
-	buf_init(&c.key, KEY_MAX + 64);
+	buf_init(&c.key, KEY_BUF_MAX);
 	buf_init(&c.state, COLL_STATE_MAX);
 	r = table_load(o, "/etc/passwd", 7, 7, false, &c.pw, err);
 	if (r == 0)
@@ -637,7 +645,7 @@ int coll_group_collect(const struct coll_opts *o, struct coll_set *out, struct v
 	size_t n0 = out->n;
 	int r;
 
-	buf_init(&key, KEY_MAX + 64);
+	buf_init(&key, KEY_BUF_MAX);
 	buf_init(&state, COLL_STATE_MAX);
 	r = table_load(o, "/etc/group", 4, 4, false, &gr, err);
 	if (r == 0)
@@ -668,7 +676,10 @@ struct sudo_ctx {
 	const struct coll_opts *o;
 	struct coll_set *out;
 	struct vg_error *err;
-	char stack[SUDO_DEPTH_MAX + 1][PATH_MAX];	/* the files being read, resolved */
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} stack[SUDO_DEPTH_MAX + 1];	/* the files being read */
 	unsigned depth;
 	size_t objects;
 	struct buf key, state, text;
@@ -712,7 +723,8 @@ static int resolve_links(const struct coll_opts *o, const char *path, char *out,
 		if (target[0] == '/' || !slash)
 			k = snprintf(next, sizeof(next), "%s", target);
 		else
-			k = snprintf(next, sizeof(next), "%.*s/%s", (int)(slash - cur), cur, target);
+			k = snprintf(next, sizeof(next), "%.*s/%s", (int)(slash - cur), cur,
+				     target);
 		if (k < 0 || (size_t)k >= sizeof(next))
 			return -ENAMETOOLONG;
 		memcpy(cur, next, (size_t)k + 1);
@@ -891,6 +903,33 @@ static int sudo_dir_names(const struct coll_opts *o, const char *dir, char ***re
 	return 0;
 }
 
+/* The files of an include directory, in byte order. */
+static int sudo_includedir(struct sudo_ctx *c, const char *dir, const char *inc_file,
+			   unsigned inc_line)
+{
+	bool sep = dir[0] && dir[strlen(dir) - 1] != '/';
+	char **names = NULL;
+	size_t n = 0;
+	int r;
+
+	r = sudo_dir_names(c->o, dir, &names, &n);
+	if (r < 0)
+		return vg_error_set(c->err, r, dir, 0, 0, "cannot read directory '%s': %s", dir,
+				    r == -E2BIG ? "too many files" : strerror(-r));
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char f[PATH_MAX];
+		int k = snprintf(f, sizeof(f), "%s%s%s", dir, sep ? "/" : "", names[i]);
+
+		if (k < 0 || (size_t)k >= sizeof(f))
+			r = vg_error_set(c->err, -ENAMETOOLONG, dir, 0, 0,
+					 "file name too long in '%s'", dir);
+		else
+			r = sudo_file(c, f, SUDO_IN_DIR, inc_file, inc_line);
+	}
+	names_free(names, n);
+	return r;
+}
+
 static int sudo_include(struct sudo_ctx *c, const char *file, unsigned line, const char *arg,
 			bool dir)
 {
@@ -905,37 +944,14 @@ static int sudo_include(struct sudo_ctx *c, const char *file, unsigned line, con
 	if (r < 0)
 		return vg_error_set(c->err, r, file, line, 0, "cannot expand '%s': %s", p,
 				    strerror(-r));
+	/* a relative path is relative to the directory of the file that names it */
 	if (q[0] == '/' || !slash)
 		k = snprintf(path, sizeof(path), "%s", q);
 	else
 		k = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - file), file, q);
 	if (k < 0 || (size_t)k >= sizeof(path))
 		return vg_error_set(c->err, -ENAMETOOLONG, file, line, 0, "include path too long");
-	if (!dir)
-		return sudo_file(c, path, 0, file, line);
-
-	{
-		char **names = NULL;
-		size_t n = 0;
-		bool sep = path[k - 1] != '/';
-
-		r = sudo_dir_names(c->o, path, &names, &n);
-		if (r < 0)
-			return vg_error_set(c->err, r, path, 0, 0, "cannot read directory '%s': %s",
-					    path, r == -E2BIG ? "too many files" : strerror(-r));
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			char f[PATH_MAX];
-
-			k = snprintf(f, sizeof(f), "%s%s%s", path, sep ? "/" : "", names[i]);
-			if (k < 0 || (size_t)k >= sizeof(f))
-				r = vg_error_set(c->err, -ENAMETOOLONG, path, 0, 0,
-						 "file name too long in '%s'", path);
-			else
-				r = sudo_file(c, f, SUDO_IN_DIR, file, line);
-		}
-		names_free(names, n);
-		return r;
-	}
+	return dir ? sudo_includedir(c, path, file, line) : sudo_file(c, path, 0, file, line);
 }
 
 /* One logical line, normalized: an include, or an object. */
@@ -1057,7 +1073,8 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned flags, const
 	if ((flags & SUDO_TOP) && r == -ENOENT)
 		return 0;
 	/* sudo skips a directory entry it cannot stat or that is not a plain file */
-	if ((flags & SUDO_IN_DIR) && (r == -ENOENT || r == -ELOOP || (r == 0 && !S_ISREG(st.st_mode))))
+	if ((flags & SUDO_IN_DIR) &&
+	    (r == -ENOENT || r == -ELOOP || (r == 0 && !S_ISREG(st.st_mode))))
 		return 0;
 	if (r == 0 && !S_ISREG(st.st_mode))
 		r = -EINVAL;
@@ -1065,7 +1082,7 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned flags, const
 		return vg_error_set(c->err, r, path, 0, 0, "cannot read '%s': %s", path,
 				    r == -EINVAL ? "not a regular file" : strerror(-r));
 	for (unsigned i = 0; i < c->depth; i++)
-		if (strcmp(c->stack[i], real) == 0)
+		if (c->stack[i].dev == st.st_dev && c->stack[i].ino == st.st_ino)
 			return vg_error_set(c->err, -ELOOP, inc_file, inc_line, 0,
 					    "include loop: '%s' is already being read", path);
 	if (c->depth > SUDO_DEPTH_MAX)
@@ -1083,7 +1100,9 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned flags, const
 			line += *p == '\n';
 		return vg_error_set(c->err, -EINVAL, path, line, 0, "NUL byte in line");
 	}
-	snprintf(c->stack[c->depth++], PATH_MAX, "%s", real);
+	c->stack[c->depth].dev = st.st_dev;
+	c->stack[c->depth].ino = st.st_ino;
+	c->depth++;
 	r = sudo_scan(c, path, data, len);
 	c->depth--;
 	return r;
@@ -1100,7 +1119,7 @@ int coll_sudo_collect(const struct coll_opts *o, struct coll_set *out, struct vg
 	c->o = o;
 	c->out = out;
 	c->err = err;
-	buf_init(&c->key, KEY_MAX + 64);
+	buf_init(&c->key, KEY_BUF_MAX);
 	buf_init(&c->state, COLL_STATE_MAX);
 	buf_init(&c->text, COLL_TEXT_MAX);
 	r = sudo_file(c, "/etc/sudoers", SUDO_TOP, "/etc/sudoers", 0);
