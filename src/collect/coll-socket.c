@@ -175,7 +175,8 @@ static int dump(int fd, uint32_t seq, int family, int protocol, uint32_t mask,
 		if (from.nl_pid != 0)
 			continue;	/* not from the kernel */
 		left = (size_t)k;
-		for (h = (const struct nlmsghdr *)rbuf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		h = (const struct nlmsghdr *)rbuf;
+		for (; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
 			int r;
 
 			if (h->nlmsg_seq != seq)
@@ -224,8 +225,8 @@ static int list_sockets(const struct coll_opts *o, struct sock_vec *s, struct vg
 	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		r = neg_errno();
-		return vg_error_set(err, r, NULL, 0, 0, "cannot open a sock_diag netlink socket: %s",
-				    strerror(-r));
+		return vg_error_set(err, r, NULL, 0, 0,
+				    "cannot open a sock_diag netlink socket: %s", strerror(-r));
 	}
 	rbuf = malloc(NL_BUF_SIZE);
 	if (!rbuf)

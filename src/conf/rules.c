@@ -2,6 +2,7 @@
  * The rule-file parser.  Every rejection names the file, line and column of the
  * offending token: rule files decide what a CA monitors, so nothing is guessed.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -359,6 +360,38 @@ static int handle_include(struct parse_state *st, const char *file, unsigned lin
 	}
 }
 
+/* A key pattern of a rule for collected objects: "\xHH" gives the byte HH (a space in
+ * "firewall:inet\x20filter\x20input"), escaped for fnmatch(3) when it is special to it;
+ * everything else is passed to fnmatch as written. */
+static char *key_glob(const char *p, size_t n)
+{
+	struct buf b;
+	char *ret = NULL;
+	int r = 0;
+
+	buf_init(&b, 4 * n + 1);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		unsigned v;
+
+		if (p[i] == '\\' && i + 3 < n && p[i + 1] == 'x' && isxdigit((unsigned char)p[i + 2]) &&
+		    isxdigit((unsigned char)p[i + 3]) && sscanf(p + i + 2, "%2x", &v) == 1 && v) {
+			if (strchr("*?[\\", (int)v))
+				r = buf_putc(&b, '\\');
+			if (r == 0)
+				r = buf_putc(&b, (char)v);
+			i += 3;
+		} else {
+			r = buf_putc(&b, p[i]);
+		}
+	}
+	if (r == 0)
+		r = buf_putc(&b, '\0');
+	if (r == 0)
+		r = buf_detach(&b, &ret, NULL);
+	buf_release(&b);
+	return ret;
+}
+
 static int rule_line(void *ud, const char *file, unsigned lineno, char *line, struct vg_error *err)
 {
 	struct parse_state *st = ud;
@@ -415,7 +448,7 @@ static int rule_line(void *ud, const char *file, unsigned lineno, char *line, st
 						    tok);
 			r.okind = k + 1;
 			r.attrs = ATTR_BIT(ATTR_TYPE);
-			r.glob = strndup(colon + 1, n - (size_t)(colon - tok) - 1);
+			r.glob = key_glob(colon + 1, n - (size_t)(colon - tok) - 1);
 			r.text = strndup(tok, n);
 			if (!r.glob || !r.text) {
 				rule_release(&r);
