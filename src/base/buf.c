@@ -114,6 +114,8 @@ int buf_detach(struct buf *b, char **ret, size_t *ret_len)
 
 	if (r < 0)
 		return r;
+	/* room was reserved but maybe never written: the NUL is promised all the same */
+	b->data[b->len] = '\0';
 	*ret = b->data;
 	if (ret_len)
 		*ret_len = b->len;

@@ -35,8 +35,19 @@ int file_read_all(const char *dir, const char *rel, size_t max, char **ret, size
 	while (r == 0) {
 		ssize_t n;
 
-		if (b.alloc - b.len <= 1)
-			r = buf_reserve(&b, 65536);
+		if (b.alloc - b.len <= 1) {
+			/* full up to the cap: one more byte tells the end from a file too large */
+			if (b.len == max) {
+				char probe;
+
+				n = read(fd, &probe, 1);
+				if (n < 0 && errno == EINTR)
+					continue;
+				r = n < 0 ? -errno : n > 0 ? -EFBIG : 0;
+				break;
+			}
+			r = buf_reserve(&b, max - b.len < 65536 ? max - b.len : 65536);
+		}
 		if (r < 0)
 			break;
 		n = read(fd, b.data + b.len, b.alloc - b.len - 1);

@@ -54,6 +54,7 @@
 #define MOUNT_FIELDS_MAX 64
 #define MOUNT_OPTIONS_MAX 256
 #define SMALL_FILE_MAX (64u << 10)
+#define READ_SLACK (64u << 10)
 
 const char *const coll_sysctl_defaults[] = {
 	"dev.tty.ldisc_autoload",
@@ -94,7 +95,36 @@ const char *const coll_sysctl_defaults[] = {
 	NULL,
 };
 
-/* ---- small helpers ---- */
+/* ---- reading and writing ---- */
+
+/*
+ * coll_read() capped at max bytes.  file_read_all() grows its buffer by 64 KiB before it
+ * sees the end of a file, so a file that exactly fills the buffer (63, 1023, 4095 bytes)
+ * would fail under a cap less than 64 KiB above its size: the slack goes to coll_read()
+ * and the cap is checked here.
+ */
+static int read_capped(const struct coll_opts *o, const char *path, size_t max, char **ret,
+		       size_t *ret_len)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r;
+
+	r = coll_read(o, path, max + READ_SLACK, &data, &len);
+	if (r < 0)
+		return r;
+	if (len > max) {
+		free(data);
+		return -EFBIG;
+	}
+	/* an empty file comes back without its NUL (the buffer was reserved, never
+	 * written); the allocation always has room for it */
+	data[len] = '\0';
+	*ret = data;
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
 
 static int fail_read(struct vg_error *err, const struct coll_opts *o, const char *path, int r)
 {
@@ -201,7 +231,7 @@ static void free_strv(char **v, size_t n)
 static int add_item(struct coll_set *out, const char *key, size_t key_len,
 		    const struct json_writer *w)
 {
-	_cleanup_buf_ struct buf k;
+	_cleanup_buf_ struct buf k = { 0 };
 	int r;
 
 	if (w->err)
@@ -261,7 +291,7 @@ static int modules_dep_load(const struct coll_opts *o, struct strmap *map, struc
 	unsigned lineno = 0;
 	int r;
 
-	r = coll_read(o, "/proc/sys/kernel/osrelease", SMALL_FILE_MAX, &rel, NULL);
+	r = read_capped(o, "/proc/sys/kernel/osrelease", SMALL_FILE_MAX, &rel, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -272,7 +302,7 @@ static int modules_dep_load(const struct coll_opts *o, struct strmap *map, struc
 	if ((size_t)snprintf(dir, sizeof(dir), "/lib/modules/%s", release) >= sizeof(dir) ||
 	    (size_t)snprintf(path, sizeof(path), "%s/modules.dep", dir) >= sizeof(path))
 		return vg_error_set(err, -ENAMETOOLONG, NULL, 0, 0, "kernel release too long");
-	r = coll_read(o, path, MODULES_DEP_MAX, &dep, NULL);
+	r = read_capped(o, path, MODULES_DEP_MAX, &dep, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -437,7 +467,7 @@ static int module_params(const struct coll_opts *o, const char *module, struct j
 			break;
 		if ((size_t)snprintf(prel, sizeof(prel), "%s/%s", rel, names[i]) >= sizeof(prel))
 			continue;
-		r = coll_read(o, prel, PARAM_READ_MAX, &data, NULL);
+		r = read_capped(o, prel, PARAM_READ_MAX, &data, NULL);
 		if (r == -ENOMEM)
 			goto out;
 		r = 0;
@@ -459,12 +489,12 @@ out:
 static int module_line(const struct coll_opts *o, char *line, unsigned lineno,
 		       const struct strmap *files, struct coll_set *out, struct vg_error *err)
 {
-	_cleanup_buf_ struct buf state;
+	_cleanup_buf_ struct buf state = { 0 };
 	struct json_writer w;
-	char *f[8], hex[65];
+	char *f[8], hex[65], norm[256];
 	const char *taint = "", *file;
 	uint64_t size;
-	size_t n = split_fields(line, f, 7), taint_len = 0;
+	size_t n = split_fields(line, f, 7), taint_len = 0, i;
 	int r;
 
 	if (n == 0)
@@ -498,15 +528,10 @@ static int module_line(const struct coll_opts *o, char *line, unsigned lineno,
 	if (r < 0)
 		return r;
 	jw_key(&w, "file_sha256");
-	{
-		char norm[256];
-		size_t i;
-
-		for (i = 0; f[0][i]; i++)
-			norm[i] = f[0][i] == '-' ? '_' : f[0][i];
-		norm[i] = '\0';
-		file = strmap_get(files, norm, i);
-	}
+	for (i = 0; f[0][i]; i++)
+		norm[i] = f[0][i] == '-' ? '_' : f[0][i];
+	norm[i] = '\0';
+	file = strmap_get(files, norm, i);
 	r = file ? file_sha256_hex(o, file, hex, err) : 0;
 	if (r < 0)
 		return r;
@@ -531,7 +556,7 @@ int coll_module_collect(const struct coll_opts *o, struct coll_set *out, struct 
 	unsigned lineno = 0;
 	int r;
 
-	r = coll_read(o, "/proc/modules", PROC_MODULES_MAX, &data, NULL);
+	r = read_capped(o, "/proc/modules", PROC_MODULES_MAX, &data, NULL);
 	if (r == -ENOENT)
 		return 0;	/* a kernel built without loadable modules */
 	if (r < 0)
@@ -552,6 +577,7 @@ int coll_module_collect(const struct coll_opts *o, struct coll_set *out, struct 
 	}
 out:
 	strmap_release(&files, free);
+	coll_set_sort(out);
 	return r;
 }
 
@@ -575,6 +601,27 @@ static bool sysctl_soft_error(int r)
 	       r == -ENXIO || r == -EOPNOTSUPP;
 }
 
+/* The error text of a setting's state, fixed whatever the locale. */
+static const char *sysctl_error_text(int r)
+{
+	switch (r) {
+	case -EACCES:
+		return "Permission denied";
+	case -EPERM:
+		return "Operation not permitted";
+	case -EIO:
+		return "Input/output error";
+	case -EINVAL:
+		return "Invalid argument";
+	case -ENODEV:
+		return "No such device";
+	case -ENXIO:
+		return "No such device or address";
+	default:
+		return "Operation not supported";
+	}
+}
+
 /* "/proc/sys/net/ipv4/conf/eth0.100/rp_filter" -> "net.ipv4.conf.eth0/100.rp_filter" */
 static void sysctl_key_of(const char *rel, char *key)
 {
@@ -588,7 +635,7 @@ static void sysctl_key_of(const char *rel, char *key)
 
 static int sysctl_leaf(struct sysctl_walk *sw, const char *rel, bool glob)
 {
-	_cleanup_buf_ struct buf state;
+	_cleanup_buf_ struct buf state = { 0 };
 	_cleanup_free_ char *data = NULL;
 	struct json_writer w;
 	char full[PATH_MAX], key[PATH_MAX];
@@ -614,7 +661,7 @@ static int sysctl_leaf(struct sysctl_walk *sw, const char *rel, bool glob)
 	for (size_t i = 0; i < ARRAY_SIZE(sysctl_secret); i++)
 		if (strcmp(last, sysctl_secret[i]) == 0)
 			secret = true;
-	r = coll_read(sw->o, rel, SYSCTL_VALUE_MAX, &data, NULL);
+	r = read_capped(sw->o, rel, SYSCTL_VALUE_MAX, &data, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0 && !sysctl_soft_error(r))
@@ -626,7 +673,7 @@ static int sysctl_leaf(struct sysctl_walk *sw, const char *rel, bool glob)
 	if (r < 0) {
 		jw_null(&w);
 		jw_key(&w, "error");
-		jw_str(&w, strerror(-r));
+		jw_str(&w, sysctl_error_text(r));
 	} else if (secret) {
 		uint8_t md[32];
 		char hex[65];
@@ -646,7 +693,8 @@ static int sysctl_leaf(struct sysctl_walk *sw, const char *rel, bool glob)
 	jw_obj_close(&w);
 	if (++sw->found > SYSCTL_OBJECTS_MAX)
 		return vg_error_set(sw->err, -E2BIG, NULL, 0, 0,
-				    "the sysctl keys name more than %d settings", SYSCTL_OBJECTS_MAX);
+				    "the sysctl keys name more than %d settings",
+				    SYSCTL_OBJECTS_MAX);
 	r = add_item(sw->out, key, strlen(key), &w);
 	if (r == -EEXIST) {
 		sw->found--;	/* named twice (a key and a glob): one object */
@@ -675,7 +723,8 @@ static int sysctl_expand(struct sysctl_walk *sw, char *rel, size_t len, char **c
 		return sysctl_leaf(sw, rel, glob);
 	if (!is_glob(comp[i])) {
 		if (len + 1 + strlen(comp[i]) >= PATH_MAX)
-			return vg_error_set(sw->err, -ENAMETOOLONG, NULL, 0, 0, "sysctl key too long");
+			return vg_error_set(sw->err, -ENAMETOOLONG, NULL, 0, 0,
+					    "sysctl key too long");
 		len += (size_t)snprintf(rel + len, PATH_MAX - len, "/%s", comp[i]);
 		r = sysctl_expand(sw, rel, len, comp, i + 1, n, glob);
 		return r;
@@ -752,8 +801,10 @@ static int sysctl_split(const char *key, char *copy, char **comp, size_t *ret_n,
 			if (!p)
 				break;
 		}
-		if (!p || n == SYSCTL_DEPTH_MAX || !*p || strcmp(p, ".") == 0 || strcmp(p, "..") == 0)
-			return vg_error_set(err, -EINVAL, NULL, 0, 0, "invalid sysctl key '%s'", key);
+		if (!p || n == SYSCTL_DEPTH_MAX || !*p || strcmp(p, ".") == 0 ||
+		    strcmp(p, "..") == 0)
+			return vg_error_set(err, -EINVAL, NULL, 0, 0, "invalid sysctl key '%s'",
+					    key);
 		comp[n++] = p;
 		if (!dot)
 			break;
@@ -783,6 +834,7 @@ int coll_sysctl_collect(const struct coll_opts *o, struct coll_set *out, struct 
 		if (r < 0)
 			return r;
 	}
+	coll_set_sort(out);
 	return 0;
 }
 
@@ -832,15 +884,15 @@ static int options_add(char *list, bool autofs, char **v, size_t *n)
 /* Writes a sorted, duplicate-free, comma-joined list as a JSON string. */
 static void write_joined(struct json_writer *w, char **v, size_t n)
 {
-	_cleanup_buf_ struct buf j;
+	_cleanup_buf_ struct buf j = { 0 };
 
 	buf_init(&j, COLL_STATE_MAX);
 	qsort(v, n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
 			continue;
-		if (j.len)
-			buf_putc(&j, ',');
+		if (j.len && !w->err)
+			w->err = buf_putc(&j, ',');
 		if (!w->err)
 			w->err = buf_puts(&j, v[i]);
 	}
@@ -851,8 +903,8 @@ static int mount_line(const struct coll_opts *o, char *line, unsigned lineno,
 		      struct strmap *seen, struct coll_set *out, struct vg_error *err)
 {
 	static const char *const path = "/proc/self/mountinfo";
-	_cleanup_buf_ struct buf state;
-	_cleanup_buf_ struct buf key;
+	_cleanup_buf_ struct buf state = { 0 };
+	_cleanup_buf_ struct buf key = { 0 };
 	struct json_writer w;
 	char *f[MOUNT_FIELDS_MAX], *opts[MOUNT_OPTIONS_MAX], *prop[MOUNT_FIELDS_MAX];
 	size_t n = split_fields(line, f, MOUNT_FIELDS_MAX), sep, nopt = 0, nprop = 0, len;
@@ -940,7 +992,7 @@ int coll_mount_collect(const struct coll_opts *o, struct coll_set *out, struct v
 	unsigned lineno = 0;
 	int r;
 
-	r = coll_read(o, "/proc/self/mountinfo", MOUNTINFO_MAX, &data, NULL);
+	r = read_capped(o, "/proc/self/mountinfo", MOUNTINFO_MAX, &data, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -957,6 +1009,7 @@ int coll_mount_collect(const struct coll_opts *o, struct coll_set *out, struct v
 			break;
 	}
 	strmap_release(&seen, NULL);
+	coll_set_sort(out);
 	return r;
 }
 
@@ -973,7 +1026,7 @@ static int read_trimmed(const struct coll_opts *o, const char *path, char **ret,
 	int r;
 
 	*ret = NULL;
-	r = coll_read(o, path, SMALL_FILE_MAX, &data, NULL);
+	r = read_capped(o, path, SMALL_FILE_MAX, &data, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -1006,7 +1059,7 @@ int coll_kernel_collect(const struct coll_opts *o, struct coll_set *out, struct 
 {
 	_cleanup_free_ char *cmdline = NULL, *release = NULL, *version = NULL, *lockdown = NULL;
 	_cleanup_free_ char *taint = NULL, *efi = NULL;
-	_cleanup_buf_ struct buf state;
+	_cleanup_buf_ struct buf state = { 0 };
 	struct json_writer w;
 	const char *lock = NULL, *sb = NULL;
 	uint64_t taint_v = 0;
@@ -1032,7 +1085,7 @@ int coll_kernel_collect(const struct coll_opts *o, struct coll_set *out, struct 
 	if (taint && parse_u64(taint, &taint_v) < 0)
 		return fail_parse(err, o, "/proc/sys/kernel/tainted", 1, "not a number");
 	/* an EFI variable: 4 bytes of attributes, then the value (1: enabled) */
-	r = coll_read(o, EFI_SECURE_BOOT, SMALL_FILE_MAX, &efi, &efi_len);
+	r = read_capped(o, EFI_SECURE_BOOT, SMALL_FILE_MAX, &efi, &efi_len);
 	if (r < 0 && r != -ENOENT)
 		return fail_read(err, o, EFI_SECURE_BOOT, r);
 	if (r == 0) {
@@ -1084,5 +1137,7 @@ int coll_kernel_collect(const struct coll_opts *o, struct coll_set *out, struct 
 		jw_u64(&w, taint_v);
 	else
 		jw_null(&w);
-	return kernel_add(out, "taint", &w, err);
+	r = kernel_add(out, "taint", &w, err);
+	coll_set_sort(out);
+	return r;
 }

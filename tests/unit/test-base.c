@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "base/fileio.h"
 #include "base/escape.h"
 #include "base/json.h"
 #include "base/json-canon.h"
@@ -439,10 +441,41 @@ static void test_json_path(void **state)
 	assert_int_equal(json_top_string(j, strlen(j), "a.b.c", out, sizeof(out)), -ENOENT);
 }
 
+/* whole-file reads: a file exactly at the cap, one byte over, and an empty one */
+static void test_file_read_cap(void **state)
+{
+	char dir[] = "/tmp/vigil-fileio.XXXXXX", path[4200], *data = NULL;
+	size_t n = 7;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 63; i++)
+		fputc('a', f);
+	fclose(f);
+	assert_int_equal(file_read_all(path, NULL, 63, &data, &n), 0);
+	assert_int_equal(n, 63);
+	assert_int_equal(data[63], '\0');
+	free(data);
+	assert_int_equal(file_read_all(path, NULL, 62, &data, &n), -EFBIG);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(file_read_all(path, NULL, 63, &data, &n), 0);
+	assert_int_equal(n, 0);
+	assert_string_equal(data, "");
+	free(data);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_file_read_cap),
 		cmocka_unit_test(test_clock_from_environment),
 		cmocka_unit_test(test_escape_rule),
 		cmocka_unit_test(test_escape_roundtrip_random),
