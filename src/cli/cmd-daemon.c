@@ -319,7 +319,9 @@ static void print_change(struct cli *c, const char *json, const char *path, size
 	}
 	json_path_string(json, n, "@timestamp", t, sizeof(t));
 	json_path_string(json, n, "vigil.change", change, sizeof(change));
-	json_path_string(json, n, "file.type", type, sizeof(type));
+	/* a file's type, or a collected object's kind */
+	if (json_path_string(json, n, "file.type", type, sizeof(type)) < 0)
+		json_path_string(json, n, "vigil.kind", type, sizeof(type));
 	if (json_path_string(json, n, "process.executable", exe, sizeof(exe)) < 0) {
 		char name[32];
 

@@ -31,6 +31,7 @@
 #include "change/reconcile.h"
 #include "daemon/control.h"
 #include "base/object.h"
+#include "collect/collect.h"
 #include "daemon/daemon.h"
 #include "engine/engine.h"
 #include "watch/watch.h"
@@ -62,7 +63,8 @@ struct daemon {
 
 	int64_t started_ns, started_mono;
 	int64_t next_quick, next_full, next_checkpoint, next_watchdog, next_status;	/* monotonic */
-	int64_t next_collect;
+	int64_t next_collect, last_collect;
+	bool collect_soon;	/* a file behind collected objects changed */
 	int64_t watchdog_ns;	/* 0: no watchdog */
 	uint64_t changes, rescans, gaps, overflows, errors;
 	char last_quick[RFC3339_MAX], last_full[RFC3339_MAX];
@@ -101,10 +103,31 @@ static void broadcast(struct daemon *d, const char *line)
 	}
 }
 
+/* A file behind collected objects (/etc/passwd behind user:*, a sudoers.d file behind
+ * sudo:*) changed: collect again at once instead of at the next interval. */
+static void collect_soon_if_behind(struct daemon *d, const struct engine_event *ev)
+{
+	if (ev->collected || ev->kind > ENGINE_MODIFIED)
+		return;
+	for (size_t i = 0; i < coll_table_n; i++) {
+		for (const char *const *f = coll_table[i].files; f && *f; f++) {
+			size_t n = strlen(*f);
+
+			if (ev->path_len >= n && memcmp(ev->path, *f, n) == 0 &&
+			    (ev->path_len == n || ev->path[n] == '/')) {
+				d->collect_soon = true;
+				return;
+			}
+		}
+	}
+}
+
 static int on_change(void *ud, const struct engine_event *ev)
 {
 	struct daemon *d = ud;
 	struct buf p;
+
+	collect_soon_if_behind(d, ev);
 
 	if (ev->kind == ENGINE_ERROR)
 		d->errors++;
@@ -871,10 +894,15 @@ static int loop(struct daemon *d)
 			r = run_check(d, "check", "check", false, NULL, 0);
 			d->next_quick = mono() + (int64_t)st->quick_interval * NS_PER_S;
 		}
-		/* objects beyond files, between checks (the checks collect too) */
+		/* objects beyond files, between checks (the checks collect too): at each
+		 * interval, and soon after a file behind them changed (at most once a second) */
+		if (r == 0 && d->collect_soon)
+			d->next_collect = min64(d->next_collect, d->last_collect + NS_PER_S);
 		if (r == 0 && mono() >= d->next_collect) {
+			d->collect_soon = false;
 			r = engine_watch_collect(d->ew, on_change, d);
-			d->next_collect = mono() + (int64_t)st->collect_interval * NS_PER_S;
+			d->last_collect = mono();
+			d->next_collect = d->last_collect + (int64_t)st->collect_interval * NS_PER_S;
 		}
 		if (r == 0 && now >= d->next_checkpoint) {
 			bool issued = false;
