@@ -1830,6 +1830,20 @@ static int result_event(struct prov_result *res, const struct event *ev)
 
 /* ---- a file that exists ---- */
 
+/* The dpkg action (dpkg.log, else apt's history) that installed p's version nearest
+ * the change. */
+static void install_find(struct prov_ctx *c, const struct prov_query *q, const struct pkg *p,
+			 struct install_want *want, unsigned *bad)
+{
+	want->q = q;
+	want->name = p->name;
+	want->arch = p->arch;
+	want->version = p->version;
+	dpkg_log_scan(c, q, install_event, want, bad);
+	if (want->best.kind == EV_NONE)
+		history_scan(c, q, install_event, want);
+}
+
 static int check_present(struct prov_ctx *c, const struct prov_query *q, struct prov_result *res)
 {
 	struct install_want want = { 0 };
@@ -1876,13 +1890,7 @@ static int check_present(struct prov_ctx *c, const struct prov_query *q, struct 
 		goto out;
 	res->conffile = pkg_has_conffile(p, q->path);
 
-	want.q = q;
-	want.name = p->name;
-	want.arch = p->arch;
-	want.version = p->version;
-	dpkg_log_scan(c, q, install_event, &want, &bad);
-	if (want.best.kind == EV_NONE)
-		history_scan(c, q, install_event, &want);
+	install_find(c, q, p, &want, &bad);
 	r = result_event(res, &want.best);
 	if (r < 0)
 		goto out;
@@ -2000,13 +2008,7 @@ static int check_package_object(struct prov_ctx *c, const struct prov_query *q,
 	if ((r = dup_to(&res->arch, p->arch)) < 0 || (r = dup_to(&res->version, p->version)) < 0)
 		return r;
 	res->level = PROV_OWNED;
-	want.q = q;
-	want.name = p->name;
-	want.arch = p->arch;
-	want.version = p->version;
-	dpkg_log_scan(c, q, install_event, &want, &bad);
-	if (want.best.kind == EV_NONE)
-		history_scan(c, q, install_event, &want);
+	install_find(c, q, p, &want, &bad);
 	r = result_event(res, &want.best);
 	if (r == 0)
 		r = chain_for(c, q, p->name, p->version, p->arch, &ch);

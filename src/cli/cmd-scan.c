@@ -39,6 +39,25 @@ static void print_rule_tags(const struct rule *r)
 	putchar(']');
 }
 
+/* One line per change: what happened, the object's type (or kind), its name, the rule's
+ * severity and tags, and the record that authorized it. */
+static void print_head(const struct engine_event *ev, const char *type)
+{
+	printf("%-9s %-8s ", engine_event_name(ev->kind), type);
+	print_path(ev->path, ev->path_len);
+	print_rule_tags(ev->rule);
+	if (ev->authorized) {
+		char id[256];
+
+		if (json_path_string(ev->json, strlen(ev->json), "vigil.authorization.record.id", id,
+				     sizeof(id)) == 0)
+			printf("  (authorized by %s)", id);
+		else
+			fputs("  (authorized)", stdout);
+	}
+	putchar('\n');
+}
+
 /* A collected object: its name and kind, then the members that changed (before ->
  * after, as JSON) and the diff of its text. */
 static int report_collected(struct cli *c, const struct engine_event *ev)
@@ -53,19 +72,7 @@ static int report_collected(struct cli *c, const struct engine_event *ev)
 	if (c->verbosity < 0)
 		return 0;
 	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - ev->path) : 0, ev->path);
-	printf("%-9s %-8s ", engine_event_name(ev->kind), name);
-	print_path(ev->path, ev->path_len);
-	print_rule_tags(ev->rule);
-	if (ev->authorized) {
-		char id[256];
-
-		if (json_path_string(ev->json, strlen(ev->json), "vigil.authorization.record.id", id,
-				     sizeof(id)) == 0)
-			printf("  (authorized by %s)", id);
-		else
-			fputs("  (authorized)", stdout);
-	}
-	putchar('\n');
+	print_head(ev, name);
 	if (ev->kind == ENGINE_MODIFIED && ev->members) {
 		/* ["a","b"]: each name, with its values */
 		for (const char *p = ev->members; (p = strchr(p, '"'));) {
@@ -139,19 +146,7 @@ static int report(void *ud, const struct engine_event *ev)
 	}
 	if (c->verbosity < 0)
 		return 0;
-	printf("%-9s %-8s ", engine_event_name(ev->kind), s ? obj_type_name(s->type) : "-");
-	print_path(ev->path, ev->path_len);
-	print_rule_tags(ev->rule);
-	if (ev->authorized) {
-		char id[256];
-
-		if (json_path_string(ev->json, strlen(ev->json), "vigil.authorization.record.id", id,
-				     sizeof(id)) == 0)
-			printf("  (authorized by %s)", id);
-		else
-			fputs("  (authorized)", stdout);
-	}
-	putchar('\n');
+	print_head(ev, s ? obj_type_name(s->type) : "-");
 	if (ev->kind == ENGINE_MODIFIED) {
 		for (int a = 0; a < ATTR__COUNT; a++) {
 			struct buf before, after;
