@@ -58,6 +58,19 @@ static void print_head(const struct engine_event *ev, const char *type)
 	putchar('\n');
 }
 
+/* The unified diff of a text-like object's text, indented. */
+static void print_diff(const struct engine_event *ev)
+{
+	if (!ev->diff || ev->kind > ENGINE_MODIFIED)
+		return;
+	for (const char *p = ev->diff; *p;) {
+		size_t l = strcspn(p, "\n");
+
+		printf("          %.*s\n", (int)l, p);
+		p += l + (p[l] == '\n');
+	}
+}
+
 /* A collected object: its name and kind, then the members that changed (before ->
  * after, as JSON) and the diff of its text. */
 static int report_collected(struct cli *c, const struct engine_event *ev)
@@ -89,14 +102,7 @@ static int report_collected(struct cli *c, const struct engine_event *ev)
 			p = e + 1;
 		}
 	}
-	if (ev->diff && ev->kind <= ENGINE_MODIFIED) {
-		for (const char *p = ev->diff; *p;) {
-			size_t l = strcspn(p, "\n");
-
-			printf("          %.*s\n", (int)l, p);
-			p += l + (p[l] == '\n');
-		}
-	}
+	print_diff(ev);
 	return 0;
 }
 
@@ -163,6 +169,7 @@ static int report(void *ud, const struct engine_event *ev)
 			buf_release(&after);
 		}
 	}
+	print_diff(ev);
 	return 0;
 }
 

@@ -278,7 +278,7 @@ static bool same_effect(const struct rule *a, const struct rule *b)
 		return false;
 	if (a->kind == RULE_EXCLUDE)
 		return true;
-	if (a->attrs != b->attrs || a->growing != b->growing ||
+	if (a->attrs != b->attrs || a->growing != b->growing || a->diff != b->diff ||
 	    a->one_filesystem != b->one_filesystem || a->severity != b->severity ||
 	    a->n_tags != b->n_tags)
 		return false;
@@ -518,6 +518,8 @@ options:
 			r.growing = true;
 		} else if (n == 14 && strncmp(tok, "one-filesystem", 14) == 0) {
 			r.one_filesystem = true;
+		} else if (n == 4 && strncmp(tok, "diff", 4) == 0) {
+			r.diff = true;
 		} else if (memchr(tok, '=', n)) {
 			ret = vg_error_set(err, -EINVAL, file, lineno, col, "unknown option '%.*s'",
 					   (int)(strchr(tok, '=') - tok), tok);

@@ -45,6 +45,7 @@ struct rule {
 	uint32_t attrs;		/* ATTR_BIT mask; always includes ATTR_TYPE */
 	bool growing;
 	bool one_filesystem;
+	bool diff;		/* small text files: keep the text, show changes as a diff */
 	enum severity severity;
 	char **tags;
 	size_t n_tags;

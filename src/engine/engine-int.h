@@ -31,6 +31,7 @@ struct ctx {
 	const char *run_kind;
 	struct buf json;
 	struct buf evidence;	/* the reconciler's evidence for the change being recorded */
+	struct buf diff;	/* the text diff of the change being recorded */
 	int store_err;
 	/* the observed layer of the subtree being checked, in key order */
 	struct known *known;

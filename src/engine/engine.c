@@ -11,6 +11,8 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/fileio.h"
+#include "collect/collect.h"
 #include "engine/engine.h"
 #include "engine/engine-int.h"
 #include "base/banned.h"
@@ -261,6 +263,10 @@ static int build_json(struct ctx *c, struct engine_event *ev, const struct engin
 		jw_key(&w, "after");
 		attr_values(&w, ev->after, ev->changed);
 	}
+	if (ev->diff && ev->kind <= ENGINE_MODIFIED) {
+		jw_key(&w, "diff");
+		jw_str(&w, ev->diff);
+	}
 	if (ev->kind == ENGINE_ERROR) {
 		jw_key(&w, "error");
 		jw_obj_open(&w);
@@ -453,10 +459,93 @@ static int advance_baseline(struct ctx *c, const struct scan_item *it, bool had_
  * Records the change of it from last (NULL: absent) when there is one.  The event is
  * built into c->json and returned in *ev.  Returns 1 when a change was recorded.
  */
+/* ---- the text of small files whose rule says "diff" ---- */
+
+#define DIFF_FILE_MAX (64u * 1024)
+
+/* The text of a regular file of at most DIFF_FILE_MAX bytes without NUL bytes, secrets
+ * redacted; *ret NULL for anything else (a binary or large file shows no diff). */
+static int file_text(const char *path, char **ret)
+{
+	_cleanup_buf_ struct buf red;
+	char *data = NULL;
+	size_t n = 0;
+	int r;
+
+	*ret = NULL;
+	r = file_read_all(path, NULL, DIFF_FILE_MAX, &data, &n);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	if (memchr(data, '\0', n)) {
+		free(data);
+		return 0;
+	}
+	buf_init(&red, 4 * DIFF_FILE_MAX);
+	r = coll_redact(data, n, &red);
+	free(data);
+	if (r == 0)
+		r = buf_detach(&red, ret, NULL);
+	return r == -ENOMEM ? r : 0;
+}
+
+/* Keeps the text of it (a file under a "diff" rule) in layer 0 or 1 of the store. */
+static int text_put(struct ctx *c, const struct scan_item *it, int layer, const char *text)
+{
+	_cleanup_free_ char *key = strndup(it->path, it->path_len);
+
+	if (!key)
+		return -ENOMEM;
+	return store_collected_put(c->o->store, c->o->host_id, "file", layer, key,
+				   it->has_cur, "{}", text);
+}
+
+/* The last known text of it: the observed layer's when it has one, else the baseline's
+ * (with baseline_only, the baseline's). */
+static int text_last(struct ctx *c, const struct scan_item *it, bool baseline_only, char **ret)
+{
+	_cleanup_free_ char *key = strndup(it->path, it->path_len);
+	bool present = false;
+	int r = 0;
+
+	*ret = NULL;
+	if (!key)
+		return -ENOMEM;
+	if (!baseline_only)
+		r = store_collected_get(c->o->store, c->o->host_id, "file", 1, key, &present, ret);
+	if (r == 0)
+		r = store_collected_get(c->o->store, c->o->host_id, "file", 0, key, &present, ret);
+	return r < 0 ? r : 0;
+}
+
+/* The diff of a "diff" file from its last known text (or its baseline's) to its text now
+ * (*ret_text). */
+static int text_diff(struct ctx *c, const struct scan_item *it, bool from_baseline,
+		     struct engine_event *ev, char **ret_text)
+{
+	_cleanup_free_ char *before = NULL;
+	_cleanup_free_ char *path = strndup(it->path, it->path_len);
+	int r;
+
+	*ret_text = NULL;
+	if (!path)
+		return -ENOMEM;
+	r = text_last(c, it, from_baseline, &before);
+	if (r == 0 && it->has_cur && it->cur.type == OBJ_FILE)
+		r = file_text(path, ret_text);
+	if (r < 0 || (!before && !*ret_text))
+		return r;
+	buf_reset(&c->diff);
+	r = coll_unified_diff(before, *ret_text, &c->diff);
+	if (r == 0 && c->diff.len)
+		ev->diff = c->diff.data;
+	return r == -E2BIG ? 0 : r;
+}
+
 static int record_change(struct ctx *c, const struct scan_item *it, const struct rule *rule,
 			 const struct object_state *last, bool had_row,
 			 const struct engine_origin *origin, struct engine_event *ev)
 {
+	char *text = NULL;
 	uint32_t changed;
 	int kind, r;
 
@@ -474,6 +563,8 @@ static int record_change(struct ctx *c, const struct scan_item *it, const struct
 	r = uuid7_new(ev->uuid);
 	if (r == 0)
 		r = eng_reconcile(c, ev, origin);
+	if (r == 0 && rule->diff)
+		r = text_diff(c, it, false, ev, &text);
 	if (r == 0)
 		r = build_json(c, ev, origin);
 	if (r == 0)
@@ -482,6 +573,11 @@ static int record_change(struct ctx *c, const struct scan_item *it, const struct
 		r = advance_baseline(c, it, had_row);
 	else if (r == 0)
 		r = observe_update(c, it, rule, had_row);
+	/* the text follows the state: into the baseline, or into the observed layer */
+	if (r == 0 && rule->diff)
+		r = text_put(c, it, ev->authorized ? 0 : 1, text);
+	free(text);
+	ev->diff = NULL;
 	if (r < 0) {
 		c->store_err = r;
 		return r;
@@ -586,6 +682,7 @@ static int report_difference(struct ctx *c, enum engine_event_kind kind, const s
 			     const struct engine_event *recorded)
 {
 	struct engine_event ev;
+	char *text = NULL;
 	int r;
 
 	if (!c->report || c->o->report_changes)
@@ -597,6 +694,9 @@ static int report_difference(struct ctx *c, enum engine_event_kind kind, const s
 	ev.before = it->has_base ? &it->base : NULL;
 	ev.after = it->has_cur ? &it->cur : NULL;
 	r = uuid7_new(ev.uuid);
+	if (r == 0 && rule && rule->diff)
+		r = text_diff(c, it, true, &ev, &text);
+	free(text);
 	if (r == 0)
 		r = build_json(c, &ev, NULL);
 	return r < 0 ? r : c->report(c->ud, &ev);
@@ -625,6 +725,14 @@ static int on_init_item(void *ud, struct scan_item *it)
 	}
 	c->res->objects++;
 	r = store_baseline_put(c->o->store, c->o->host_id, it->path, it->path_len, &it->cur);
+	if (r == 0 && it->rule && it->rule->diff && it->cur.type == OBJ_FILE) {
+		_cleanup_free_ char *path = strndup(it->path, it->path_len);
+		_cleanup_free_ char *text = NULL;
+
+		r = path ? file_text(path, &text) : -ENOMEM;
+		if (r == 0 && text)
+			r = text_put(c, it, 0, text);
+	}
 	if (r < 0)
 		c->store_err = r;
 	return r;
@@ -854,6 +962,7 @@ static void ctx_init(struct ctx *c, const struct engine_opts *o, engine_report_f
 	c->run_kind = o->run_kind ? o->run_kind : "check";
 	buf_init(&c->json, 16u * 1024 * 1024);
 	buf_init(&c->evidence, 1024u * 1024);
+	buf_init(&c->diff, 4 * COLL_TEXT_MAX);
 }
 
 int engine_init(const struct engine_opts *o, engine_report_fn report, void *ud,
@@ -881,6 +990,7 @@ int engine_init(const struct engine_opts *o, engine_report_fn report, void *ud,
 		r = finish_run(&c, &run, ret->errors ? 14 : 0);
 	buf_release(&c.json);
 	buf_release(&c.evidence);
+	buf_release(&c.diff);
 	return r;
 }
 
@@ -957,6 +1067,7 @@ int engine_check(const struct engine_opts *o, engine_report_fn report, void *ud,
 	}
 	buf_release(&c.json);
 	buf_release(&c.evidence);
+	buf_release(&c.diff);
 	return r;
 }
 
@@ -1002,6 +1113,7 @@ int engine_watch_begin(const struct engine_opts *o, struct engine_watch **ret)
 		scan_observer_free(w->ob);
 		buf_release(&w->c.json);
 		buf_release(&w->c.evidence);
+		buf_release(&w->c.diff);
 		free(w);
 		return r;
 	}
@@ -1309,6 +1421,7 @@ int engine_watch_end(struct engine_watch *w, int status)
 	free(w->pending);
 	buf_release(&w->c.json);
 	buf_release(&w->c.evidence);
+	buf_release(&w->c.diff);
 	free(w);
 	return r;
 }

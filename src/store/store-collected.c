@@ -104,3 +104,36 @@ int store_collected_drop(struct store *s, int64_t host, const char *kind, int la
 	sqlite3_finalize(st);
 	return r;
 }
+
+int store_collected_get(struct store *s, int64_t host, const char *kind, int layer,
+			const char *key, bool *ret_present, char **ret_text)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	r = sq_prepare(s->db,
+		       "SELECT present, text FROM collected WHERE host_id = ?1 AND layer = ?2 AND"
+		       " kind = ?3 AND key = ?4",
+		       &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, host);
+	sqlite3_bind_int(st, 2, layer);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		char *text = NULL;
+
+		r = sq_col_strdup(st, 1, &text);
+		if (r == 0) {
+			*ret_present = sqlite3_column_int(st, 0) != 0;
+			*ret_text = text;
+			r = 1;
+		}
+	} else {
+		r = rc == SQLITE_DONE ? 0 : sq_err(rc);
+	}
+	sqlite3_finalize(st);
+	return r;
+}

@@ -122,6 +122,10 @@ int store_collected_each(struct store *s, int64_t host, const char *kind, int la
 			 int (*fn)(void *ud, const struct store_collected *c), void *ud);
 int store_collected_put(struct store *s, int64_t host, const char *kind, int layer,
 			const char *key, bool present, const char *state, const char *text);
+/* One object of layer: 1 with *ret_present and *ret_text (malloc'ed, NULL when none), 0
+ * when absent from the layer, or a negative errno. */
+int store_collected_get(struct store *s, int64_t host, const char *kind, int layer,
+			const char *key, bool *ret_present, char **ret_text);
 /* Drops key from layer; key NULL: every object of the kind in layer and above. */
 int store_collected_drop(struct store *s, int64_t host, const char *kind, int layer,
 			 const char *key);

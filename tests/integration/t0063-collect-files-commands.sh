@@ -1,5 +1,7 @@
 #!/bin/bash
-# Certificates and commands: a certificate file added under a configured PKI path
+# Small text files under a "diff" rule: a change shows the unified diff of the text, with
+# secret-looking values redacted (never stored in clear).  Certificates and commands: a
+# certificate file added under a configured PKI path
 # (certificate:PATH with subject, issuer, serial, validity and fingerprint); an exec
 # collector over a script whose output the test changes (exec:NAME with a digest and the
 # text's diff, secrets redacted); a cron.d entry; and an exec collector that hangs,
@@ -21,7 +23,9 @@ sleep 30
 EOT
 chmod 755 "$T/bin/show" "$T/bin/hang"
 printf 'hostname fw1\ninterface eth0\n  ip address 192.0.2.1/24\nsnmp-server community s3cr3tC0mmunity RO\n' > "$T/device.conf"
-rules "certificate:*" "exec:*" "cron:*vt63*"
+mkdir -p "$T/etc"
+printf 'listen = 0.0.0.0:8443\nworkers = 4\napi_token = Tq9x7Lw2Vb8Nc4Zr\n' > "$T/etc/app.conf"
+rules "certificate:*" "exec:*" "cron:*vt63*" "$T/etc/** diff"
 cat > "$T/vigil.conf" <<EOT
 [collect]
 interval = 1
@@ -33,6 +37,25 @@ timeout = 5
 EOT
 v init -q; expect_rc 0
 v --json check; expect_rc 0
+
+# a small text file: its diff, without the secret
+printf 'listen = 0.0.0.0:9443\nworkers = 4\napi_token = Zz1y8Kw3Ub7Mc5Xq\n' > "$T/etc/app.conf"
+v --json check; expect_rc 4
+py - "$T/out" "$T/etc/app.conf" <<'PYC' || fail "no diff of the text file"
+import json, sys
+e = [json.loads(l) for l in open(sys.argv[1])]
+d = [x["vigil"] for x in e if x.get("file", {}).get("path") == sys.argv[2]][0]["diff"]
+assert "-listen = 0.0.0.0:8443" in d and "+listen = 0.0.0.0:9443" in d, d
+assert " workers = 4" in d, d
+PYC
+v check; expect_rc 4
+out_has '^          \+listen = 0.0.0.0:9443$'
+for secret in Tq9x7Lw2Vb8Nc4Zr Zz1y8Kw3Ub7Mc5Xq; do
+	grep -q "$secret" "$T/out" && fail "a secret was shown"
+	grep -qa "$secret" "$T/state/vigil.db" && fail "a secret was stored"
+done
+printf 'listen = 0.0.0.0:8443\nworkers = 4\napi_token = Tq9x7Lw2Vb8Nc4Zr\n' > "$T/etc/app.conf"
+v check > /dev/null
 
 # check
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
