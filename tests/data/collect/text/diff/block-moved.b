@@ -1,0 +1,12 @@
+row 1
+row 2
+row 6
+row 7
+row 8
+row 9
+row 3
+row 4
+row 5
+row 10
+row 11
+row 12

@@ -1,0 +1,7 @@
+void f()
+int a;
+
+}
+}
+void g()
+void g()

@@ -1,0 +1,10 @@
+
+void f()
+}
+void g()
+int a;
+void f()
+int a;
+void f()
+void f()
+int a;

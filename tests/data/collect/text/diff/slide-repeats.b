@@ -1,0 +1,9 @@
+void g()
+}
+}
+void g()
+
+}
+void g()
+}
+void g()
