@@ -39,7 +39,7 @@ sysctl -q -w "$KEY=$OLD"
 umount "$T/mnt"
 daemon_start
 sysctl -q -w "$KEY=$NEW"
-daemon_collected "sysctl:$KEY" modified "e['after']['value'] == '$NEW' and e['detection']['source'] == 'collect'"
+daemon_collected "sysctl:$KEY" modified "e['after']['value'] == '$NEW' and e['detection']['source'] in ('collect', 'rescan')"
 mount -t tmpfs -o size=2m vt61tmp "$T/mnt"
 daemon_collected "mount:$T/mnt" added "e['after']['fstype'] == 'tmpfs'"
 umount "$T/mnt"
