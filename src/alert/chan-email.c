@@ -278,23 +278,9 @@ static int deliver_smtp(const struct channel *ch, const struct buf *msg,
 		rcpt = nl;
 		p += l + (p[l] == ',');
 	}
-	r = chan_curl_init();
+	r = chan_curl_new(ch, "smtp,smtps", errbuf, &c, &cc);
 	if (r < 0)
 		goto out;
-	c = curl_easy_init();
-	if (!c) {
-		r = -ENOMEM;
-		goto out;
-	}
-	cc = curl_easy_setopt(c, CURLOPT_URL, ch->url);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ch->timeout_s);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
 	if (cc == CURLE_OK)

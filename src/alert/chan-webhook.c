@@ -134,23 +134,9 @@ static int post(const struct channel *ch, struct curl_slist *headers, const stru
 
 	chan_peer(ch->url, peer, sizeof(peer));
 	buf_init(&rsp.body, BODY_KEEP);
-	r = chan_curl_init();
+	r = chan_curl_new(ch, "http,https", errbuf, &c, &cc);
 	if (r < 0)
 		goto out;
-	c = curl_easy_init();
-	if (!c) {
-		r = -ENOMEM;
-		goto out;
-	}
-	cc = curl_easy_setopt(c, CURLOPT_URL, ch->url);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ch->timeout_s);
-	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	if (cc == CURLE_OK)

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <curl/curl.h>
+
 #include "alert/channel.h"
 #include "base/proc.h"
 #include "base/buf.h"
@@ -69,6 +71,12 @@ void chan_run_first_line(const struct proc_result *r, char *out, size_t size);
  * when there was one ("connection refused"), else from curl's message.
  */
 int chan_curl_init(void);
+/* A transfer to ch->url limited to protocols ("http,https"), without signals, within
+ * ch->timeout_s, errors written to errbuf (CURL_ERROR_SIZE): 0 with *ret (and in *ret_cc
+ * the result of setting it up, which the caller's own options continue from), or
+ * -ENOMEM. */
+int chan_curl_new(const struct channel *ch, const char *protocols, char *errbuf, CURL **ret,
+		  CURLcode *ret_cc);
 struct chan_curl_failure {
 	const char *url;
 	int code;		/* CURLcode */

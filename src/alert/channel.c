@@ -698,6 +698,32 @@ int chan_curl_init(void)
 	return curl_init_code == CURLE_OK ? 0 : -ENOMEM;
 }
 
+int chan_curl_new(const struct channel *ch, const char *protocols, char *errbuf, CURL **ret,
+		  CURLcode *ret_cc)
+{
+	CURLcode cc;
+	CURL *c;
+	int r = chan_curl_init();
+
+	if (r < 0)
+		return r;
+	c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	cc = curl_easy_setopt(c, CURLOPT_URL, ch->url);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ch->timeout_s);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	*ret = c;
+	*ret_cc = cc;
+	return 0;
+}
+
 void chan_curl_fail(struct channel_result *res, const struct chan_curl_failure *f)
 {
 	char why[256];

@@ -54,7 +54,6 @@
 #define MOUNT_FIELDS_MAX 64
 #define MOUNT_OPTIONS_MAX 256
 #define SMALL_FILE_MAX (64u << 10)
-#define READ_SLACK (64u << 10)
 
 const char *const coll_sysctl_defaults[] = {
 	"dev.tty.ldisc_autoload",
@@ -96,35 +95,6 @@ const char *const coll_sysctl_defaults[] = {
 };
 
 /* ---- reading and writing ---- */
-
-/*
- * coll_read() capped at max bytes.  file_read_all() grows its buffer by 64 KiB before it
- * sees the end of a file, so a file that exactly fills the buffer (63, 1023, 4095 bytes)
- * would fail under a cap less than 64 KiB above its size: the slack goes to coll_read()
- * and the cap is checked here.
- */
-static int read_capped(const struct coll_opts *o, const char *path, size_t max, char **ret,
-		       size_t *ret_len)
-{
-	char *data = NULL;
-	size_t len = 0;
-	int r;
-
-	r = coll_read(o, path, max + READ_SLACK, &data, &len);
-	if (r < 0)
-		return r;
-	if (len > max) {
-		free(data);
-		return -EFBIG;
-	}
-	/* an empty file comes back without its NUL (the buffer was reserved, never
-	 * written); the allocation always has room for it */
-	data[len] = '\0';
-	*ret = data;
-	if (ret_len)
-		*ret_len = len;
-	return 0;
-}
 
 static int fail_read(struct vg_error *err, const struct coll_opts *o, const char *path, int r)
 {
@@ -291,7 +261,7 @@ static int modules_dep_load(const struct coll_opts *o, struct strmap *map, struc
 	unsigned lineno = 0;
 	int r;
 
-	r = read_capped(o, "/proc/sys/kernel/osrelease", SMALL_FILE_MAX, &rel, NULL);
+	r = coll_read(o, "/proc/sys/kernel/osrelease", SMALL_FILE_MAX, &rel, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -302,7 +272,7 @@ static int modules_dep_load(const struct coll_opts *o, struct strmap *map, struc
 	if ((size_t)snprintf(dir, sizeof(dir), "/lib/modules/%s", release) >= sizeof(dir) ||
 	    (size_t)snprintf(path, sizeof(path), "%s/modules.dep", dir) >= sizeof(path))
 		return vg_error_set(err, -ENAMETOOLONG, NULL, 0, 0, "kernel release too long");
-	r = read_capped(o, path, MODULES_DEP_MAX, &dep, NULL);
+	r = coll_read(o, path, MODULES_DEP_MAX, &dep, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -467,7 +437,7 @@ static int module_params(const struct coll_opts *o, const char *module, struct j
 			break;
 		if ((size_t)snprintf(prel, sizeof(prel), "%s/%s", rel, names[i]) >= sizeof(prel))
 			continue;
-		r = read_capped(o, prel, PARAM_READ_MAX, &data, NULL);
+		r = coll_read(o, prel, PARAM_READ_MAX, &data, NULL);
 		if (r == -ENOMEM)
 			goto out;
 		r = 0;
@@ -556,7 +526,7 @@ int coll_module_collect(const struct coll_opts *o, struct coll_set *out, struct 
 	unsigned lineno = 0;
 	int r;
 
-	r = read_capped(o, "/proc/modules", PROC_MODULES_MAX, &data, NULL);
+	r = coll_read(o, "/proc/modules", PROC_MODULES_MAX, &data, NULL);
 	if (r == -ENOENT)
 		return 0;	/* a kernel built without loadable modules */
 	if (r < 0)
@@ -661,7 +631,7 @@ static int sysctl_leaf(struct sysctl_walk *sw, const char *rel, bool glob)
 	for (size_t i = 0; i < ARRAY_SIZE(sysctl_secret); i++)
 		if (strcmp(last, sysctl_secret[i]) == 0)
 			secret = true;
-	r = read_capped(sw->o, rel, SYSCTL_VALUE_MAX, &data, NULL);
+	r = coll_read(sw->o, rel, SYSCTL_VALUE_MAX, &data, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0 && !sysctl_soft_error(r))
@@ -992,7 +962,7 @@ int coll_mount_collect(const struct coll_opts *o, struct coll_set *out, struct v
 	unsigned lineno = 0;
 	int r;
 
-	r = read_capped(o, "/proc/self/mountinfo", MOUNTINFO_MAX, &data, NULL);
+	r = coll_read(o, "/proc/self/mountinfo", MOUNTINFO_MAX, &data, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -1026,7 +996,7 @@ static int read_trimmed(const struct coll_opts *o, const char *path, char **ret,
 	int r;
 
 	*ret = NULL;
-	r = read_capped(o, path, SMALL_FILE_MAX, &data, NULL);
+	r = coll_read(o, path, SMALL_FILE_MAX, &data, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -1085,7 +1055,7 @@ int coll_kernel_collect(const struct coll_opts *o, struct coll_set *out, struct 
 	if (taint && parse_u64(taint, &taint_v) < 0)
 		return fail_parse(err, o, "/proc/sys/kernel/tainted", 1, "not a number");
 	/* an EFI variable: 4 bytes of attributes, then the value (1: enabled) */
-	r = read_capped(o, EFI_SECURE_BOOT, SMALL_FILE_MAX, &efi, &efi_len);
+	r = coll_read(o, EFI_SECURE_BOOT, SMALL_FILE_MAX, &efi, &efi_len);
 	if (r < 0 && r != -ENOENT)
 		return fail_read(err, o, EFI_SECURE_BOOT, r);
 	if (r == 0) {

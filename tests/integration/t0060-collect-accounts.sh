@@ -33,9 +33,13 @@ collected_has group:vt60b added 'e["after"]["members"] == ["vt60a"]'
 collected_has "sudo:vt60a ALL=(root) NOPASSWD: /usr/bin/true" added \
 	'e["after"]["file"] == "/etc/sudoers.d/vt60-test" and e["after"]["kind"] == "rule" and "+vt60a ALL=(root) NOPASSWD: /usr/bin/true" in e["diff"]'
 grep -q '"disposition":"unauthorized"' "$T/out" || fail "no disposition"
-# no password hash anywhere
-hash=$(awk -F: '$1 == "vt60a" { print $2 }' /etc/shadow)
-! grep -qF -- "$hash" "$T/out" "$T/state/vigil.db" 2> /dev/null || [ ${#hash} -le 2 ] || fail "a password hash was recorded"
+# a password set: the state says so, and the hash appears nowhere
+HASH='$6$vt60salt$Qm3kV8zL1pXw7RtYb2NcD5fHj9GsA4uE6oKiT0yWqZrMnBvCxLdPeSaFgJhUlOk'
+usermod -p "$HASH" vt60a
+v --json check; expect_rc 5
+collected_has user:vt60a modified 'e["after"]["password"] == "set" and "password" in e["attributes"]'
+grep -qF -- "$HASH" "$T/out" && fail "a password hash was printed"
+grep -qaF -- "vt60salt" "$T/state/vigil.db" "$T/state/vigil.db-wal" 2> /dev/null && fail "a password hash was stored"
 # the human output names the objects and the changed members
 v check; expect_rc 5
 out_has '^modified  user     user:vt60a$'
