@@ -118,6 +118,7 @@ int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_journal(struct cli *c, int argc, char **argv);
 int cmd_daemon(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_changes(struct cli *c, int argc, char **argv);
 int cmd_account(struct cli *c, int argc, char **argv);

@@ -592,20 +592,21 @@ static bool was_actor(const struct store_alert *al, const struct account_who *wh
 	return al->actor_auid >= 0 && (uint32_t)al->actor_auid == who->uid;
 }
 
+/* The detail of an action: up to three text members (a NULL value is left out). */
 static int detail_json(struct buf *b, const struct store_alert *al, const struct account_who *who,
-		       const char *k1, const char *v1, const char *k2, const char *v2)
+		       const char *k1, const char *v1, const char *k2, const char *v2,
+		       const char *k3, const char *v3)
 {
+	const char *keys[] = { k1, k2, k3 }, *vals[] = { v1, v2, v3 };
 	struct json_writer w;
 
 	jw_init(&w, b);
 	jw_obj_open(&w);
-	if (v1) {
-		jw_key(&w, k1);
-		jw_str_bytes(&w, v1, strlen(v1));
-	}
-	if (v2) {
-		jw_key(&w, k2);
-		jw_str_bytes(&w, v2, strlen(v2));
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (!vals[i])
+			continue;
+		jw_key(&w, keys[i]);
+		jw_str_bytes(&w, vals[i], strlen(vals[i]));
 	}
 	if (was_actor(al, who)) {
 		jw_key(&w, "responder_was_actor");
@@ -771,7 +772,7 @@ static int alert_act(struct cli *c, int argc, char **argv, enum alert_action act
 	switch (action) {
 	case ALERT_ACK:
 		al.acknowledged_ns = clock_now_ns();
-		status = detail_json(&detail, &al, &who, NULL, NULL, NULL, NULL) ? EXIT_FAILURE_
+		status = detail_json(&detail, &al, &who, NULL, NULL, NULL, NULL, NULL, NULL) ? EXIT_FAILURE_
 										  : EXIT_OK;
 		break;
 	case ALERT_RESPOND:
@@ -784,7 +785,7 @@ static int alert_act(struct cli *c, int argc, char **argv, enum alert_action act
 		al.responded_ns = clock_now_ns();
 		if (!al.acknowledged_ns)
 			al.acknowledged_ns = al.responded_ns;
-		status = detail_json(&detail, &al, &who, "text", o.text, NULL, NULL) ? EXIT_FAILURE_
+		status = detail_json(&detail, &al, &who, "text", o.text, NULL, NULL, NULL, NULL) ? EXIT_FAILURE_
 										    : EXIT_OK;
 		break;
 	case ALERT_DETERMINE: {
@@ -828,7 +829,8 @@ static int alert_act(struct cli *c, int argc, char **argv, enum alert_action act
 		al.determination = strdup(alert_determination_name(d));
 		al.determined_ns = clock_now_ns();
 		status = !al.determination ||
-				 detail_json(&detail, &al, &who, "rationale", o.text, "record",
+				 detail_json(&detail, &al, &who, "determination",
+					     al.determination, "rationale", o.text, "record",
 					     o.record)
 			 ? EXIT_FAILURE_
 			 : EXIT_OK;

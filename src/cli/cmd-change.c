@@ -895,19 +895,53 @@ static int text_detail(const char *key, const char *text, const char *exception,
 	return w.err;
 }
 
+/* E-05: a refusal by separation of duties is evidence the control works: journaled. */
+static int journal_refusal(struct cli *c, const struct store_record *rec,
+			   const struct account_who *who, const char *action, const char *why)
+{
+	struct buf b;
+	struct json_writer w;
+	int status;
+
+	buf_init(&b, 0);
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	record_ref_json(&w, rec);
+	jw_key(&w, "refusal");
+	jw_obj_open(&w);
+	jw_key(&w, "action");
+	jw_str(&w, action);
+	jw_key(&w, "rule");
+	jw_str_bytes(&w, why, strlen(why));
+	jw_obj_close(&w);
+	cli_who_json(&w, who);
+	jw_obj_close(&w);
+	status = w.err ? log_error(EXIT_FAILURE_, "out of memory")
+		       : cli_journal_action(c, "record.refused", b.data);
+	buf_release(&b);
+	return status;
+}
+
 /*
- * CHG-04: an action separation of duties forbids (why) is refused, unless the
- * relaxation "vigil:sod-relaxed" is in force through an approved record; then it is
- * allowed as an exception, recorded with the record that relaxed it.
+ * CHG-04: an action separation of duties forbids (why) is refused, and the refusal
+ * journaled, unless the relaxation "vigil:sod-relaxed" is in force through an approved
+ * record; then it is allowed as an exception, recorded with the record that relaxed it.
  */
-static int sod_relaxed(struct cli *c, const char *why, char *by, size_t size)
+static int sod_relaxed(struct cli *c, const struct store_record *rec,
+		       const struct account_who *who, const char *action, const char *why,
+		       char *by, size_t size)
 {
 	int r = approval_find(c->store, c->host_name, "vigil:sod-relaxed", clock_now_ns(), by, size);
 
 	if (r < 0)
 		return log_error(EXIT_STORE, "cannot read change records: %s", strerror(-r));
-	if (r == 0)
+	if (r == 0) {
+		int status = journal_refusal(c, rec, who, action, why);
+
+		if (status != EXIT_OK)
+			return status;
 		return log_error(EXIT_DENIED, "refused: %s (separation of duties)", why);
+	}
 	log_warning("%s: allowed as an exception, separation of duties relaxed by %s", why, by);
 	return EXIT_OK;
 }
@@ -1188,7 +1222,7 @@ static int change_simple(struct cli *c, int argc, char **argv, enum cr_action a)
 		break;
 	}
 	if (status == EXIT_OK && sod[0])
-		status = sod_relaxed(c, sod, relaxed_by, sizeof(relaxed_by));
+		status = sod_relaxed(c, &rec, &who, name, sod, relaxed_by, sizeof(relaxed_by));
 	if (status != EXIT_OK)
 		goto out;
 	if (a == CR_APPROVE && approvals_of(&h, &d) + 1 < d.approvals_needed)
@@ -1266,7 +1300,8 @@ static int change_review(struct cli *c, int argc, char **argv)
 	if (is_implementer(&d, &h, account_label(&who))) {
 		snprintf(sod, sizeof(sod), "'%s' implemented %s and may not review it",
 			 account_label(&who), rec.ext_id);
-		status = sod_relaxed(c, sod, relaxed_by, sizeof(relaxed_by));
+		status = sod_relaxed(c, &rec, &who, "review", sod, relaxed_by,
+				     sizeof(relaxed_by));
 		if (status != EXIT_OK)
 			goto out;
 	}

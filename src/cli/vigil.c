@@ -37,6 +37,8 @@ static const char usage_text[] =
 	"         amend|show|list|import ...    change records (vigil change --help)\n"
 	"  alert list|show|ack|respond|determine|incident|close|test ...   alerts (vigil alert --help)\n"
 	"  notify test CHANNEL                 a test message through one alert channel\n"
+	"  report KIND [--from T] [--to T] [--format F] [-o FILE] [--bundle DIR]\n"
+	"                      audit evidence from the journal (vigil report --help)\n"
 	"  help                show this help\n"
 	"\n"
 	"Options:\n"
@@ -128,6 +130,7 @@ static const struct {
 	{ "change", cmd_change },
 	{ "alert", cmd_alert },
 	{ "notify", cmd_notify },
+	{ "report", cmd_report },
 };
 
 /* The position of the command word, skipping global options and their values. */

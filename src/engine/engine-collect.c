@@ -331,8 +331,10 @@ static int compare_one(struct kind_run *kr, const char *key, const struct coll_i
 	}
 	if (!cur && kr->partial)
 		return 0;
-	if (cur)
+	if (cur) {
 		c->res->objects++;
+		c->res->kind_objects[kr->k]++;
+	}
 	r = set_name(kr, key);
 	if (r < 0)
 		return r;
@@ -465,6 +467,7 @@ static int init_kind(struct kind_run *kr, const struct coll_set *set)
 			continue;
 		}
 		c->res->objects++;
+		c->res->kind_objects[kr->k]++;
 		r = store_collected_put(c->o->store, c->o->host_id, kr->kind, 0, it->key, true,
 					it->state, it->text);
 	}

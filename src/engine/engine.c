@@ -869,10 +869,27 @@ static int run_json(struct ctx *c, struct buf *b, const char *kind, bool counts)
 					  c->res->modified,    c->res->errors, c->res->unstable,
 					  c->res->unmonitored, c->res->hashed, c->res->recorded };
 
+		uint64_t files = c->res->objects;
+
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			jw_key(&w, names[i]);
 			jw_u64(&w, vals[i]);
 		}
+		/* E-01: the objects examined by class, classes with none left out */
+		jw_key(&w, "classes");
+		jw_obj_open(&w);
+		for (size_t i = 0; i < OBJECT_KINDS_N; i++) {
+			if (!c->res->kind_objects[i])
+				continue;
+			jw_key(&w, object_kinds[i]);
+			jw_u64(&w, c->res->kind_objects[i]);
+			files -= c->res->kind_objects[i];
+		}
+		if (files) {
+			jw_key(&w, "file");
+			jw_u64(&w, files);
+		}
+		jw_obj_close(&w);
 	}
 	jw_obj_close(&w);
 	jw_obj_close(&w);

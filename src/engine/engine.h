@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/object.h"
 #include "base/buf.h"
 #include "base/uuid.h"
 #include "journal/journal.h"
@@ -158,6 +159,8 @@ struct engine_result {
 	uint64_t hashed, bytes;
 	uint64_t recorded;	/* changes recorded (differences new since the last known state) */
 	uint64_t authorized;	/* of those, authorized (the baseline moved) */
+	uint64_t kind_objects[OBJECT_KINDS_N];	/* of objects, the collected ones by kind
+						 * (object_kinds[]); the rest are files */
 };
 
 /* Replaces the baseline. Errors and unstable objects are reported; the rest is stored. */

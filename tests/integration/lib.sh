@@ -11,7 +11,8 @@ _remove_users() {
 	[ -f "$T/.users" ] || return 0
 	while read -r u; do userdel "$u" >/dev/null 2>&1; done < "$T/.users"
 }
-trap '_remove_users; chattr -R -i -a "$T" >/dev/null 2>&1; rm -rf "$T"' EXIT
+# VIGIL_TEST_KEEP=DIR keeps a copy of the scratch directory there (for a failing test)
+trap '_remove_users; chattr -R -i -a "$T" >/dev/null 2>&1; [ -n "${VIGIL_TEST_KEEP:-}" ] && rm -rf "$VIGIL_TEST_KEEP" && cp -a "$T" "$VIGIL_TEST_KEEP"; rm -rf "$T"' EXIT
 mkdir -p "$T/rules.d" "$T/state"
 : > "$T/vigil.conf"
 
