@@ -264,7 +264,13 @@ static int write_bundle(struct cli *c, const struct ropts *o, const struct repor
 				status = log_error(EXIT_STORE, "entry %" PRIu64 ": %s", idx[k],
 						   strerror(-r));
 		}
-		snprintf(name, sizeof(name), "evidence/%s.jsonl", report_sample_id(rep, i));
+		/* ids come from the journal: only a plain id names a file, never a path */
+		if (strspn(report_sample_id(rep, i), "0123456789abcdefABCDEF-") ==
+			    strlen(report_sample_id(rep, i)) &&
+		    strlen(report_sample_id(rep, i)) < 64)
+			snprintf(name, sizeof(name), "evidence/%s.jsonl", report_sample_id(rep, i));
+		else
+			snprintf(name, sizeof(name), "evidence/sample-%zu.jsonl", i + 1);
 		r = status == EXIT_OK ? file_write_all(o->bundle, name, b.data ? b.data : "",
 						       b.len, 0644)
 				      : 0;
@@ -352,6 +358,7 @@ int cmd_report(struct cli *c, int argc, char **argv)
 			return log_error(EXIT_STORE, "cannot verify the journal: %s", strerror(-r));
 		}
 		o.ro.verified = r == 0;
+		o.ro.retention_days = c->settings.retention_days;
 		o.ro.verify_problem = vres.problem;
 	}
 	r = report_build(c->store, &cut, &o.ro, &rep, &err);

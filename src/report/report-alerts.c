@@ -17,6 +17,7 @@
 
 #define DAY_NS (86400LL * 1000000000LL)
 #define SEC_NS 1000000000LL
+#define MAX_SPAN_S (100LL * 366 * 86400) /* larger spans are not times: ignored */
 
 int alerts_index(struct report *r, struct ainfo **ret, size_t *ret_n)
 {
@@ -93,8 +94,8 @@ int alerts_index(struct report *r, struct ainfo **ret, size_t *ret_n)
 	 * the checkpoint saw it (whether or not a process had marked it yet) */
 	for (size_t i = 0; i < n; i++)
 		a[i].breached = a[i].breach_mark ||
-				(a[i].respond ? a[i].respond > a[i].deadline
-					      : a[i].deadline && a[i].deadline <= r->cp_time);
+				(a[i].deadline && (a[i].respond ? a[i].respond > a[i].deadline
+								: a[i].deadline <= r->cp_time));
 	*ret = a;
 	*ret_n = n;
 	return 0;
@@ -373,7 +374,7 @@ int rep_incident(struct report *r, struct vg_error *err)
 	}
 	const struct json_value *al = jp((x->last ? x->last : x->raised)->v, "alert");
 
-	snprintf(r->title, sizeof(r->title), "Incident report: %s", js(al, "title"));
+	snprintf(r->title, sizeof(r->title), "Incident report: %s", jsq(al, "title"));
 	/* every item of the alert, and every entry about it */
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rent *e = &r->ents[i];
@@ -408,14 +409,14 @@ int rep_incident(struct report *r, struct vg_error *err)
 			if (!ref || !strmap_get(&items, ref, strlen(ref)))
 				continue;
 			if (type_is(e, "monitor.gap")) {
-				snprintf(text, sizeof(text), "%s: %s", js(e->v, "gap.reason"),
-					 js(e->v, "gap.scope") ? js(e->v, "gap.scope") : "");
+				snprintf(text, sizeof(text), "%s: %s", jsq(e->v, "gap.reason"),
+					 jsq(e->v, "gap.scope"));
 				rc = tl_add(&tl, &ntl, e->t, e->index, "monitoring gap", text);
 				continue;
 			}
 			t = jt(ev, "@timestamp");
-			snprintf(text, sizeof(text), "%s %s (%s)", js(ev, "vigil.change"),
-				 js(ev, "vigil.object"),
+			snprintf(text, sizeof(text), "%s %s (%s)", jsq(ev, "vigil.change"),
+				 jsq(ev, "vigil.object"),
 				 js(ev, "vigil.disposition") ? js(ev, "vigil.disposition") : "error");
 			rc = tl_add(&tl, &ntl, t ? t : e->t, e->index, "change detected", text);
 			rt_row(r, ct);
@@ -430,20 +431,20 @@ int rep_incident(struct report *r, struct vg_error *err)
 		if (!mine)
 			continue;
 		if (type_is(e, "alert.raised")) {
-			snprintf(text, sizeof(text), "%s, severity %s, deadline %s", js(al, "title"),
-				 js(e->v, "alert.severity"), js(e->v, "alert.deadline"));
+			snprintf(text, sizeof(text), "%s, severity %s, deadline %s", jsq(al, "title"),
+				 jsq(e->v, "alert.severity"), jsq(e->v, "alert.deadline"));
 			rc = tl_add(&tl, &ntl, e->t, e->index, "alert raised", text);
 		} else if (type_is(e, "alert.grouped")) {
-			snprintf(text, sizeof(text), "%s %s joined the alert", js(e->v, "item.kind"),
-				 js(e->v, "item.ref"));
+			snprintf(text, sizeof(text), "%s %s joined the alert", jsq(e->v, "item.kind"),
+				 jsq(e->v, "item.ref"));
 			rc = tl_add(&tl, &ntl, e->t, e->index, "alert grouped", text);
 		} else if (type_is(e, "alert.delivered")) {
 			snprintf(text, sizeof(text), "%s message through %s",
-				 js(e->v, "delivery.event"), js(e->v, "delivery.channel"));
+				 jsq(e->v, "delivery.event"), jsq(e->v, "delivery.channel"));
 			rc = tl_add(&tl, &ntl, e->t, e->index, "people notified", text);
 		} else if (type_is(e, "alert.delivery_failed")) {
-			snprintf(text, sizeof(text), "%s: %s", js(e->v, "delivery.channel"),
-				 js(e->v, "delivery.detail") ? js(e->v, "delivery.detail") : "");
+			snprintf(text, sizeof(text), "%s: %s", jsq(e->v, "delivery.channel"),
+				 jsq(e->v, "delivery.detail"));
 			rc = tl_add(&tl, &ntl, e->t, e->index, "delivery failed", text);
 		} else if (type_is(e, "alert.escalated")) {
 			int64_t p = 0, after = 0;
@@ -451,7 +452,9 @@ int rep_incident(struct report *r, struct vg_error *err)
 			ji(e->v, "escalation.point", &p);
 			ji(e->v, "escalation.after_s", &after);
 			snprintf(text, sizeof(text), "point %" PRId64 " (%s), due at %" PRId64 " s",
-				 p, js(e->v, "escalation.reason"), after);
+				 p, jsq(e->v, "escalation.reason"), after);
+			if (after < 0 || after > MAX_SPAN_S)
+				after = 0; /* not a time this journal could hold */
 			rc = tl_add(&tl, &ntl, x->generated + after * SEC_NS, e->index, "escalated",
 				    text);
 		} else if (type_is(e, "alert.breached")) {
@@ -470,7 +473,7 @@ int rep_incident(struct report *r, struct vg_error *err)
 					 js(e->v, "detail.rationale") ? js(e->v, "detail.rationale") : "");
 			else if (type_is(e, "alert.close"))
 				snprintf(text, sizeof(text), "by %s (%s)%s%s", who ? who : "?",
-					 js(e->v, "detail.outcome"), txt ? ": " : "", txt ? txt : "");
+					 jsq(e->v, "detail.outcome"), txt ? ": " : "", txt ? txt : "");
 			else
 				snprintf(text, sizeof(text), "by %s%s%s", who ? who : "?",
 					 txt ? ": " : "", txt ? txt : "");
@@ -561,11 +564,15 @@ int rep_incident(struct report *r, struct vg_error *err)
 	}
 
 	/* the CCADB incident report's sections, to paste and complete */
-	rc = rc ? rc : buf_printf(md, "# Incident Report: %s\n\n", js(al, "title"));
-	rc = rc ? rc : buf_printf(md, "## Summary\n\n- **CA Owner CCADB unique ID:** \n"
-				      "- **Incident description:** %s alert %s on %s: ",
-				      js(al, "category"), x->id, r->host);
-	rc = rc ? rc : report_md_text(md, js(al, "title"));
+	rc = rc ? rc : buf_puts(md, "# Incident Report: ");
+	rc = rc ? rc : report_md_text(md, jsq(al, "title"));
+	rc = rc ? rc : buf_puts(md, "\n\n## Summary\n\n- **CA Owner CCADB unique ID:** \n"
+				    "- **Incident description:** ");
+	rc = rc ? rc : report_md_text(md, jsq(al, "category"));
+	rc = rc ? rc : buf_printf(md, " alert %s on ", x->id);
+	rc = rc ? rc : report_md_text(md, r->host);
+	rc = rc ? rc : buf_puts(md, ": ");
+	rc = rc ? rc : report_md_text(md, jsq(al, "title"));
 	rc = rc ? rc : buf_puts(md, ".\n- **Timeline summary:**\n");
 	if (rc == 0 && ntl) {
 		time_minute(tl[0].t, when, sizeof(when));
@@ -683,6 +690,8 @@ int rep_control_tests(struct report *r, struct vg_error *err)
 		if (!type_is(e, "alert.test_declared") || !in_period(r, e->t))
 			continue;
 		ji(e->v, "control_test.within_s", &within);
+		if (within < 0 || within > MAX_SPAN_S)
+			within = 0;
 		/* the first control-test alert raised while the declaration held */
 		for (size_t k = 0; k < n && !x; k++)
 			if (a[k].control_test && !taken[k] && a[k].generated >= e->t &&

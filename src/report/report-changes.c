@@ -27,12 +27,15 @@ struct rinfo {
 	char approvers[512], implementers[512], reviewer[128], started_by[128];
 	const char *justification;
 	uint64_t detections;
+	bool acted;		/* an entry about it falls in the period */
 };
 
 static void list_add(char *list, size_t size, const char *item)
 {
 	size_t l = strlen(list), n = strlen(item);
 
+	if (!n)
+		return;
 	/* already there? */
 	for (const char *p = list; (p = strstr(p, item)); p += n)
 		if ((p == list || (p - list >= 2 && p[-2] == ';')) && (p[n] == '\0' || p[n] == ';'))
@@ -72,6 +75,7 @@ static int records_index(struct report *r, struct rinfo **ret, size_t *ret_n)
 			x = &a[(uintptr_t)p - 1];
 		}
 		x->rec = jp(e->v, "record");
+		x->acted |= in_period(r, e->t);
 		record_name(x->rec, x->name, sizeof(x->name));
 		if (jp(e->v, "document"))
 			x->doc = jp(e->v, "document");
@@ -145,15 +149,7 @@ static bool record_in_period(struct report *r, const struct rinfo *x)
 {
 	int64_t ws = jt(x->doc, "window.start"), we = jt(x->doc, "window.end");
 
-	for (size_t i = 0; i < r->n; i++) {
-		const struct rent *e = &r->ents[i];
-		const char *uuid = js(e->v, "record.uuid");
-
-		if (in_period(r, e->t) && type_prefix(e, "record.") && uuid &&
-		    strcmp(uuid, x->uuid) == 0)
-			return true;
-	}
-	return ws && we && ws <= r->to && we >= r->from;
+	return x->acted || (ws && we && ws <= r->to && we >= r->from);
 }
 
 static const char *doc_str(const struct rinfo *x, const char *key)
@@ -419,7 +415,7 @@ int rep_separation(struct report *r, struct vg_error *err)
 		    icols);
 	for (size_t i = 0; i < n; i++) {
 		struct rinfo *x = &a[i];
-		char probe[200];
+		char probe[sizeof(x->implementers) + 8];
 
 		if (!x->reviewer[0] || !x->implementers[0] || !in_period(r, x->reviewed))
 			continue;

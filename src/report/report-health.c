@@ -339,6 +339,9 @@ int rep_journal(struct report *r, struct vg_error *err)
 		const char *dot = strchr(e->type, '.');
 		size_t k = 0, l = dot ? (size_t)(dot - e->type) : strlen(e->type);
 
+		if (l >= sizeof(cls[0].name))
+			l = sizeof(cls[0].name) - 1; /* a class is named by its first 31 bytes */
+
 		while (k < ncls && (strlen(cls[k].name) != l || strncmp(cls[k].name, e->type, l) != 0))
 			k++;
 		if (k == ncls && ncls < ARRAY_SIZE(cls)) {
@@ -421,6 +424,8 @@ int rep_journal(struct report *r, struct vg_error *err)
 	rt_item_int(r, sum, "purged", (int64_t)r->purged);
 	rt_item_int(r, sum, "checkpoints", (int64_t)cc.n);
 	rt_item_int(r, sum, "verifications", (int64_t)vt->nrows);
+	if (r->o.retention_days)
+		rt_item_int(r, sum, "retention_days_setting", r->o.retention_days);
 	rt_item_str(r, sum, "verified_now", r->o.verified ? "yes" : "no");
 	rt_item_str(r, sum, "problem_now",
 		    r->o.verify_problem && r->o.verify_problem[0] ? r->o.verify_problem : NULL);
@@ -518,7 +523,8 @@ int rep_sample(struct report *r, struct vg_error *err)
 		rc = buf_printf(&b, "%s\n%s", seed, id);
 		if (rc == 0)
 			rc = sha256_buf(b.data, b.len, h);
-		hex(h, 32, c[n].key);
+		if (rc == 0)
+			hex(h, 32, c[n].key);
 		n++;
 	}
 	buf_release(&b);

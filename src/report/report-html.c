@@ -226,7 +226,7 @@ static int svg_timeline(struct buf *out, const struct rchart *c)
 				"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 				"fill=\"%s\"><title>",
 				x, y + 3, w, lane_h - 6, col);
-		rc = rc ? rc : esc(out, c->series[s->cls]);
+		rc = rc ? rc : esc(out, (size_t)s->cls < c->nser ? c->series[s->cls] : "?");
 		rc = rc ? rc : buf_printf(out, ": %s – %s</title></rect>", a, b);
 	}
 	time_format_rfc3339(c->t0, a, sizeof(a));
@@ -257,8 +257,9 @@ static int html_table(struct buf *out, const struct rtable *t)
 		rc = rc ? rc : buf_puts(out, "<dl class=\"meta\">");
 		for (size_t i = 0; rc == 0 && i < t->nrows; i++) {
 			const char *k, *v;
+			char ktmp[32];
 
-			report_cell_text(&t->cells[i * 2], tmp, sizeof(tmp), &k);
+			report_cell_text(&t->cells[i * 2], ktmp, sizeof(ktmp), &k);
 			report_cell_text(&t->cells[i * 2 + 1], tmp, sizeof(tmp), &v);
 			rc = buf_puts(out, "<dt>");
 			rc = rc ? rc : esc(out, k);

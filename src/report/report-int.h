@@ -131,6 +131,7 @@ void rc_seg(struct report *r, struct rchart *c, size_t lane, int64_t from, int64
 /* ---- entries ---- */
 const struct json_value *jp(const struct json_value *v, const char *path); /* "a.b.c" */
 const char *js(const struct json_value *v, const char *path);
+const char *jsq(const struct json_value *v, const char *path);	/* js, or "?" */
 bool ji(const struct json_value *v, const char *path, int64_t *out);
 bool jb(const struct json_value *v, const char *path);	/* true only for true */
 int64_t jt(const struct json_value *v, const char *path);	/* RFC 3339 -> ns, 0 */

@@ -59,7 +59,7 @@ static void cell_json(struct json_writer *w, const struct cell *c)
 		jw_null(w);
 		break;
 	case CELL_STR:
-		jw_str_bytes(w, c->s, strlen(c->s));
+		jw_str(w, c->s); /* text from the journal, already decoded: escaped once */
 		break;
 	case CELL_INT:
 		jw_i64(w, c->i);
@@ -102,7 +102,7 @@ static int write_json(const struct report *r, struct buf *out)
 		if (f[i].is_int)
 			jw_i64(&w, f[i].i);
 		else if (f[i].s)
-			jw_str_bytes(&w, f[i].s, strlen(f[i].s));
+			jw_str(&w, f[i].s);
 		else
 			jw_null(&w);
 	}
@@ -118,7 +118,7 @@ static int write_json(const struct report *r, struct buf *out)
 			if (f[i].is_int)
 				jw_i64(&w, f[i].i);
 			else if (f[i].s)
-				jw_str_bytes(&w, f[i].s, strlen(f[i].s));
+				jw_str(&w, f[i].s);
 			else
 				jw_null(&w);
 		}
@@ -232,7 +232,7 @@ static int write_csv(const struct report *r, struct buf *out)
 	return rc;
 }
 
-/* Markdown text: "|" and line ends would break a table cell. */
+/* Markdown text: "|" and line ends would break a table cell, "<" would start HTML. */
 int report_md_text(struct buf *out, const char *s)
 {
 	int rc = 0;
@@ -240,6 +240,8 @@ int report_md_text(struct buf *out, const char *s)
 	for (; rc == 0 && s && *s; s++) {
 		if (*s == '|')
 			rc = buf_puts(out, "\\|");
+		else if (*s == '<')
+			rc = buf_puts(out, "&lt;");
 		else if (*s == '\n' || *s == '\r')
 			rc = buf_putc(out, ' ');
 		else

@@ -238,6 +238,8 @@ size_t rc_cat(struct report *r, struct rchart *c, const char *name)
 	char **cats;
 	double *v;
 
+	if (!c || !c->nser)
+		return SIZE_MAX;
 	for (size_t i = 0; i < c->ncat; i++)
 		if (strcmp(c->cats[i], name) == 0)
 			return i;
@@ -329,6 +331,13 @@ const char *js(const struct json_value *v, const char *path)
 {
 	v = jp(v, path);
 	return v && v->type == JSON_STRING ? v->str.s : NULL;
+}
+
+const char *jsq(const struct json_value *v, const char *path)
+{
+	const char *s = js(v, path);
+
+	return s ? s : "?";
 }
 
 bool ji(const struct json_value *v, const char *path, int64_t *out)
@@ -472,9 +481,11 @@ static int load_entry(void *ud, const struct store_journal_entry *e)
 		r->purged++;
 		return 0;
 	}
-	x->raw = strndup((const char *)e->data, e->len);
+	x->raw = malloc(e->len + 1); /* the whole entry, even with a NUL in it */
 	if (!x->raw)
 		return -ENOMEM;
+	memcpy(x->raw, e->data, e->len);
+	x->raw[e->len] = '\0';
 	x->len = e->len;
 	snprintf(where, sizeof(where), "journal entry %" PRIu64, e->index);
 	rc = json_parse(x->raw, x->len, NULL, where, &x->v, lc->err);
@@ -544,6 +555,10 @@ int report_build(struct store *s, const struct store_checkpoint *cut,
 	};
 
 	vg_error_clear(err);
+	if (o->kind >= REPORT__COUNT) {
+		free(r);
+		return vg_error_set(err, -EINVAL, "", 0, 0, "no such report");
+	}
 	if (!r)
 		return -ENOMEM;
 	r->o = *o;
@@ -593,7 +608,7 @@ int report_build(struct store *s, const struct store_checkpoint *cut,
 	if (rc == 0 && r->err)
 		rc = r->err;
 	if (rc < 0) {
-		if (!err->msg[0])
+		if (err && !err->msg[0])
 			vg_error_set(err, rc, "", 0, 0, "cannot build the report: %s", strerror(-rc));
 		report_free(r);
 		return rc;

@@ -49,6 +49,7 @@ struct report_opts {
 	/* journal report: a verification of the store made for the report */
 	bool verified;
 	const char *verify_problem;	/* NULL or "" when it verified */
+	unsigned retention_days;	/* the retention setting in effect (0: unknown) */
 };
 
 struct report;
