@@ -146,7 +146,21 @@ static int choose_cut(struct cli *c, int64_t to_ns, struct store_checkpoint *ret
 		return EXIT_OK;
 	}
 	if (r == 0 && (!cc.have_latest || cc.latest.size < size)) {
-		/* entries no checkpoint covers yet: sign them first */
+		/* entries no checkpoint covers yet: sign them first, which needs the key;
+		 * without it (an auditor's read-only access) the latest checkpoint serves */
+		c->journal = journal_close(c->journal);
+		if (cli_open_journal(c, JOURNAL_WRITE) != EXIT_OK) {
+			if (cli_open_journal(c, JOURNAL_READ) != EXIT_OK || !cc.have_latest) {
+				store_checkpoint_release(&cc.latest);
+				return log_error(EXIT_STORE, "no checkpoint covers the journal and "
+							     "none can be signed here");
+			}
+			log_warning("cannot sign a checkpoint: the report is cut at checkpoint "
+				    "%" PRId64 " (%" PRIu64 " of %" PRIu64 " entries)",
+				    cc.latest.id, cc.latest.size, size);
+			*ret = cc.latest;
+			return EXIT_OK;
+		}
 		store_checkpoint_release(&cc.latest);
 		r = journal_checkpoint(c->journal, NULL);
 		if (r == 0)
@@ -316,6 +330,10 @@ int cmd_report(struct cli *c, int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
 	if (report_kind_parse(argv[1], &o.ro.kind) < 0)
 		return log_error(EXIT_USAGE, "report: no report '%s'\n%s", argv[1], usage);
 	status = parse_ropts(argc - 1, argv + 1, &o);
@@ -345,7 +363,8 @@ int cmd_report(struct cli *c, int argc, char **argv)
 	if (status == EXIT_OK)
 		status = cli_open_store(c, false);
 	if (status == EXIT_OK)
-		status = cli_open_journal(c, JOURNAL_WRITE);
+		/* a bundle's export has a signed manifest: it needs the key */
+		status = cli_open_journal(c, o.bundle ? JOURNAL_WRITE : JOURNAL_READ);
 	if (status == EXIT_OK)
 		status = choose_cut(c, o.ro.to_ns, &cut);
 	if (status != EXIT_OK)

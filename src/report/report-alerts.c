@@ -56,7 +56,8 @@ int alerts_index(struct report *r, struct ainfo **ret, size_t *ret_n)
 			continue;
 		if (jp(e->v, "alert.title"))
 			x->last = e;
-		if (js(e->v, "transition.to"))
+		/* the state at the end of the period (the times below are every one known) */
+		if (js(e->v, "transition.to") && e->t <= r->to)
 			x->state = js(e->v, "transition.to");
 		if (type_is(e, "alert.acknowledge") && !x->ack)
 			x->ack = e->t;
@@ -459,7 +460,7 @@ int rep_incident(struct report *r, struct vg_error *err)
 				    text);
 		} else if (type_is(e, "alert.breached")) {
 			rc = tl_add(&tl, &ntl, x->deadline ? x->deadline : e->t, e->index,
-				    "24-hour deadline missed", "no initial response by the deadline");
+				    "deadline missed", "no initial response by the deadline");
 		} else if (type_is(e, "alert.acknowledge") || type_is(e, "alert.respond") ||
 			   type_is(e, "alert.determine") || type_is(e, "alert.incident") ||
 			   type_is(e, "alert.close")) {
@@ -509,7 +510,7 @@ int rep_incident(struct report *r, struct vg_error *err)
 				rc_seg(r, ic, cls == 0 ? lc : la, tl[i].t, tl[i].t, cls);
 			}
 			if (x->deadline)
-				rc_seg(r, ic, rc_lane(r, ic, "24-hour deadline"), x->generated,
+				rc_seg(r, ic, rc_lane(r, ic, "deadline"), x->generated,
 				       x->deadline, 4);
 		}
 	}
@@ -675,7 +676,7 @@ int rep_control_tests(struct report *r, struct vg_error *err)
 		free(a);
 		return -ENOMEM;
 	}
-	static const char *const cser[] = { "change to detection", "detection to response",
+	static const char *const cser[] = { "change to detection", "alert to response",
 					    "response to close" };
 	struct rchart *cc;
 

@@ -155,7 +155,7 @@ struct ainfo {
 	int64_t generated, deadline, ack, respond, determine, close, breach_mark;
 	int64_t first_delivered;
 	const struct rent *respond_e, *determine_e, *incident_e, *close_e;
-	const char *channels[8];		/* channels that delivered */
+	const char *channels[16];		/* channels that delivered (the first 16) */
 	size_t nch;
 	bool control_test, breached;
 };
