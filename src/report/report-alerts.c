@@ -510,8 +510,7 @@ int rep_incident(struct report *r, struct vg_error *err)
 				rc_seg(r, ic, cls == 0 ? lc : la, tl[i].t, tl[i].t, cls);
 			}
 			if (x->deadline)
-				rc_seg(r, ic, rc_lane(r, ic, "deadline"), x->generated,
-				       x->deadline, 4);
+				rc_seg(r, ic, la, x->deadline, x->deadline, 4);
 		}
 	}
 	for (size_t i = 0; rc == 0 && i < ntl; i++) {
