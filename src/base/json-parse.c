@@ -45,7 +45,79 @@ struct parser {
 	const char *file;
 	struct vg_error *err;
 	struct buf str;		/* scratch for the string being decoded */
+	struct json_arena *arena;	/* NULL: each value is malloc'ed */
 };
+
+/* ---- arenas ---- */
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	_Alignas(16) unsigned char data[];
+};
+
+struct json_arena {
+	struct arena_chunk *head;
+};
+
+#define ARENA_CHUNK (256u * 1024)
+
+struct json_arena *json_arena_new(void)
+{
+	return calloc(1, sizeof(struct json_arena));
+}
+
+void json_arena_free(struct json_arena *a)
+{
+	if (!a)
+		return;
+	while (a->head) {
+		struct arena_chunk *c = a->head;
+
+		a->head = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+static void *arena_alloc(struct json_arena *a, size_t n)
+{
+	struct arena_chunk *c = a->head;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!c || c->size - c->used < n) {
+		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->used = 0;
+		c->size = size;
+		if (size == n && a->head) {
+			/* a large block: keep filling the current chunk after it */
+			c->next = a->head->next;
+			a->head->next = c;
+		} else {
+			c->next = a->head;
+			a->head = c;
+		}
+	}
+	c->used += n;
+	return c->data + c->used - n;
+}
+
+/* n bytes for the tree: from the arena when there is one (zeroed when asked). */
+static void *tree_alloc(struct parser *p, size_t n, bool zero)
+{
+	void *m;
+
+	if (!p->arena)
+		return zero ? calloc(1, n) : malloc(n);
+	m = arena_alloc(p->arena, n);
+	if (m && zero)
+		memset(m, 0, n);
+	return m;
+}
 
 struct pos {
 	unsigned line, col;
@@ -118,11 +190,12 @@ static int value_new(struct parser *p, enum json_type type, size_t at, struct js
 
 	if (p->values >= p->max_values)
 		return fail(p, -E2BIG, at, "more than %zu values in the document", p->max_values);
-	v = calloc(1, sizeof(*v));
+	v = tree_alloc(p, sizeof(*v), true);
 	if (!v)
 		return fail(p, -ENOMEM, at, "out of memory");
 	p->values++;
 	pos = pos_at(p, at);
+	v->in_arena = p->arena != NULL;
 	v->type = type;
 	v->line = pos.line;
 	v->col = pos.col;
@@ -353,7 +426,7 @@ static int parse_string(struct parser *p, char **ret_s, size_t *ret_len)
 		if (r < 0)
 			return r;
 	}
-	s = malloc(p->str.len + 1);
+	s = tree_alloc(p, p->str.len + 1, false);
 	if (!s)
 		return fail(p, -ENOMEM, start, "out of memory");
 	memcpy(s, buf_str(&p->str), p->str.len + 1);
@@ -460,7 +533,7 @@ static int parse_number(struct parser *p, struct json_value **ret)
 			v->i = -(int64_t)mag;
 	} else {
 		v->type = JSON_NUMBER;
-		v->num.text = malloc(len + 1);
+		v->num.text = tree_alloc(p, len + 1, false);
 		if (!v->num.text) {
 			r = fail(p, -ENOMEM, start, "out of memory");
 			goto out;
@@ -511,7 +584,7 @@ static int parse_value(struct parser *p, unsigned depth, const char *expected,
  * Makes room for one more element in the array whose address is pitems (a T **), of
  * which n are used and *cap allocated, never allocating more than max_items.
  */
-static int grow(struct parser *p, void *pitems, size_t size, size_t n, size_t *cap)
+static int grow(struct parser *p, void *pitems, size_t size, size_t n, size_t *cap, bool tree)
 {
 	void *items, *b;
 	size_t nc;
@@ -522,7 +595,14 @@ static int grow(struct parser *p, void *pitems, size_t size, size_t n, size_t *c
 	if (nc > p->max_items)
 		nc = p->max_items;
 	memcpy(&items, pitems, sizeof(items));
-	b = reallocarray(items, nc, size);
+	if (tree && p->arena) {
+		/* nc <= max_items, so nc * size cannot overflow */
+		b = arena_alloc(p->arena, nc * size);
+		if (b && n)
+			memcpy(b, items, n * size);
+	} else {
+		b = reallocarray(items, nc, size);
+	}
 	if (!b)
 		return fail(p, -ENOMEM, p->i, "out of memory");
 	memcpy(pitems, &b, sizeof(b));
@@ -547,7 +627,7 @@ static int parse_array(struct parser *p, unsigned depth, struct json_value *v)
 		if (v->arr.n >= p->max_items)
 			return fail(p, -E2BIG, p->i, "more than %zu items in one array",
 				    p->max_items);
-		r = grow(p, &v->arr.items, sizeof(*v->arr.items), v->arr.n, &cap);
+		r = grow(p, &v->arr.items, sizeof(*v->arr.items), v->arr.n, &cap, true);
 		if (r < 0)
 			return r;
 		r = parse_value(p, depth,
@@ -626,6 +706,16 @@ static int check_duplicates(struct parser *p, const struct json_value *v, const 
 
 	if (n < 2)
 		return 0;
+	/* keys in strictly increasing order (canonical JSON) cannot repeat */
+	for (size_t k = 1; k < n; k++) {
+		const struct json_member *x = &v->obj.members[k - 1], *y = &v->obj.members[k];
+		int c = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
+
+		if (c > 0 || (c == 0 && x->key_len >= y->key_len))
+			break;
+		if (k == n - 1)
+			return 0;
+	}
 	refs = reallocarray(NULL, n, sizeof(*refs));
 	if (!refs)
 		return fail(p, -ENOMEM, p->i, "out of memory");
@@ -680,10 +770,10 @@ static int parse_object(struct parser *p, unsigned depth, struct json_value *v)
 				 p->max_items);
 			goto out;
 		}
-		r = grow(p, &v->obj.members, sizeof(*v->obj.members), v->obj.n, &cap);
+		r = grow(p, &v->obj.members, sizeof(*v->obj.members), v->obj.n, &cap, true);
 		if (r < 0)
 			goto out;
-		r = grow(p, &kpos, sizeof(*kpos), v->obj.n, &kcap);
+		r = grow(p, &kpos, sizeof(*kpos), v->obj.n, &kcap, false);
 		if (r < 0)
 			goto out;
 		kpos[v->obj.n] = pos_at(p, p->i);
@@ -773,10 +863,12 @@ out:
 	return r;
 }
 
-int json_parse(const char *text, size_t n, const struct json_limits *lim, const char *file,
-	       struct json_value **ret, struct vg_error *err)
+static int parse_doc(struct json_arena *arena, const char *text, size_t n,
+		     const struct json_limits *lim, const char *file, struct json_value **ret,
+		     struct vg_error *err)
 {
 	struct parser p = {
+		.arena = arena,
 		.s = text ? text : "",
 		.n = text ? n : 0,
 		.line = 1,
@@ -810,9 +902,24 @@ out:
 	return r;
 }
 
+int json_parse(const char *text, size_t n, const struct json_limits *lim, const char *file,
+	       struct json_value **ret, struct vg_error *err)
+{
+	return parse_doc(NULL, text, n, lim, file, ret, err);
+}
+
+int json_parse_in(struct json_arena *a, const char *text, size_t n,
+		  const struct json_limits *lim, const char *file, struct json_value **ret,
+		  struct vg_error *err)
+{
+	if (!a)
+		return -EINVAL;
+	return parse_doc(a, text, n, lim, file, ret, err);
+}
+
 struct json_value *json_value_free(struct json_value *v)
 {
-	if (!v)
+	if (!v || v->in_arena)
 		return NULL;
 	switch (v->type) {
 	case JSON_NUMBER:

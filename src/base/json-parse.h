@@ -57,6 +57,7 @@ struct json_member {
 struct json_value {
 	enum json_type type;
 	unsigned line, col;	/* 1-based position of the value's first character */
+	bool in_arena;		/* made by json_parse_in(): freed with its arena only */
 	union {
 		bool b;
 		int64_t i;
@@ -104,7 +105,21 @@ struct json_limits {
  */
 int json_parse(const char *text, size_t n, const struct json_limits *lim, const char *file,
 	       struct json_value **ret, struct vg_error *err);
-/* Frees v and everything under it; accepts NULL; returns NULL. */
+/*
+ * An arena: the trees of many documents parsed with json_parse_in() live in it, without
+ * one allocation per value, and go all at once with json_arena_free().  For reading many
+ * documents (a journal's entries) where the trees live as long as each other.
+ */
+struct json_arena;
+struct json_arena *json_arena_new(void);
+void json_arena_free(struct json_arena *a);
+/* As json_parse(), the tree in arena a (json_value_free() leaves it alone).  On failure
+ * what was parsed stays in the arena until it is freed. */
+int json_parse_in(struct json_arena *a, const char *text, size_t n,
+		  const struct json_limits *lim, const char *file, struct json_value **ret,
+		  struct vg_error *err);
+
+/* Frees v and everything under it (not a tree in an arena); accepts NULL; returns NULL. */
 struct json_value *json_value_free(struct json_value *v);
 
 /*

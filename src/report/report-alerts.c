@@ -107,10 +107,12 @@ const char *alert_of_item(struct report *r, struct strmap *m, const char *ref)
 	if (!m->n) {
 		for (size_t i = 0; i < r->n; i++) {
 			const struct rent *e = &r->ents[i];
-			const char *id = js(e->v, "alert.id"), *item = js(e->v, "item.ref");
+			const char *id = e->link, *item;
 
-			if ((type_is(e, "alert.raised") || type_is(e, "alert.grouped")) && id && item &&
-			    !strmap_get(m, item, strlen(item)) &&
+			if (!id || strncmp(e->type, "alert.", 6) != 0)
+				continue;
+			item = id + strlen(id) + 1;
+			if (!strmap_get(m, item, strlen(item)) &&
 			    strmap_put(m, item, strlen(item), (void *)id, NULL) < 0) {
 				r->err = -ENOMEM;
 				break;

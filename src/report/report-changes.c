@@ -125,10 +125,8 @@ static int records_index(struct report *r, struct rinfo **ret, size_t *ret_n)
 		const char *uuid = NULL;
 		void *p;
 
-		if (type_is(e, "change.detected") &&
-		    js(e->v, "event.vigil.disposition") &&
-		    strcmp(js(e->v, "event.vigil.disposition"), "authorized") == 0)
-			uuid = js(e->v, "event.vigil.authorization.record.uuid");
+		if (strcmp(e->type, "change.detected") == 0)
+			uuid = e->link;
 		else if (type_is(e, "change.authorized"))
 			uuid = js(e->v, "record.uuid");
 		if (uuid && (p = strmap_get(&m, uuid, strlen(uuid))))

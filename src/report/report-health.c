@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/base64.h"
+#include "base/json-canon.h"
 #include "base/macro.h"
 #include "base/strmap.h"
 #include "base/timeutil.h"
@@ -24,6 +25,7 @@ static void hex(const uint8_t *h, size_t n, char *out)
 	for (size_t i = 0; i < n; i++)
 		snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
+
 
 /* A daemon session: from monitor.started to its end. */
 struct session {
@@ -91,10 +93,8 @@ int rep_coverage(struct report *r, struct vg_error *err)
 					ss[k].to = e->t;
 				}
 		} else if (nss && !ss[nss - 1].end) {
-			int64_t pid;
-
 			/* the last sign of life: the latest entry the daemon itself appended */
-			if (ji(e->v, "actor.pid", &pid) && pid == ss[nss - 1].pid)
+			if (e->pid == ss[nss - 1].pid)
 				ss[nss - 1].to = e->t;
 		}
 	}
@@ -353,7 +353,7 @@ int rep_journal(struct report *r, struct vg_error *err)
 		}
 		if (k < ncls) {
 			cls[k].n++;
-			if (!e->v)
+			if (e->purged)
 				cls[k].purged++;
 			else if (cls[k].oldest == UINT64_MAX) {
 				cls[k].oldest = e->index;
@@ -436,8 +436,9 @@ int rep_journal(struct report *r, struct vg_error *err)
 
 struct cand {
 	char key[65];
-	const char *kind, *id, *summary;
-	int64_t t;
+	char id[64];
+	const char *kind;
+	const struct rent *e;
 	uint64_t *idx;
 	size_t n;
 };
@@ -494,21 +495,22 @@ int rep_sample(struct report *r, struct vg_error *err)
 	buf_init(&b, 0);
 	for (size_t i = 0; rc == 0 && i < r->n; i++) {
 		const struct rent *e = &r->ents[i];
-		const char *id = NULL, *kind = NULL, *summary = NULL;
+		const char *kind = NULL, *path = NULL;
+		char id[64];
 		uint8_t h[32];
 
-		if (!in_period(r, e->t))
+		/* the population is read from the entries' bytes, unparsed: only the
+		 * entries drawn are parsed, for their summary */
+		if (!in_period(r, e->t) || !e->raw)
 			continue;
-		if (changes && type_is(e, "change.detected")) {
-			id = js(e->v, "event.event.id");
+		if (changes && strcmp(e->type, "change.detected") == 0) {
 			kind = "change";
-			summary = js(e->v, "event.vigil.object");
-		} else if (alerts && type_is(e, "alert.raised")) {
-			id = js(e->v, "alert.id");
+			path = "event.event.id";
+		} else if (alerts && strcmp(e->type, "alert.raised") == 0) {
 			kind = "alert";
-			summary = js(e->v, "alert.title");
+			path = "alert.id";
 		}
-		if (!id)
+		if (!path || json_path_string(e->raw, e->len, path, id, sizeof(id)) < 0)
 			continue;
 		struct cand *nc = reallocarray(c, n + 1, sizeof(*c));
 
@@ -517,7 +519,8 @@ int rep_sample(struct report *r, struct vg_error *err)
 			break;
 		}
 		c = nc;
-		c[n] = (struct cand){ .kind = kind, .id = id, .summary = summary, .t = e->t };
+		c[n] = (struct cand){ .kind = kind, .e = e };
+		snprintf(c[n].id, sizeof(c[n].id), "%s", id);
 		/* the order: SHA-256 of SEED "\n" ID, so anyone can redraw it */
 		buf_reset(&b);
 		rc = buf_printf(&b, "%s\n%s", seed, id);
@@ -545,12 +548,20 @@ int rep_sample(struct report *r, struct vg_error *err)
 		buf_init(&ev, 0);
 		for (size_t k = 0; rc == 0 && k < c[i].n; k++)
 			rc = buf_printf(&ev, "%s%" PRIu64, k ? " " : "", c[i].idx[k]);
+		struct json_value *v = NULL;
+		char where[64];
+
+		snprintf(where, sizeof(where), "journal entry %" PRIu64, c[i].e->index);
+		if (rc == 0)
+			rc = json_parse_in(r->arena, c[i].e->raw, c[i].e->len, NULL, where, &v, err);
 		rt_row(r, t);
 		rt_int(r, t, "rank", (int64_t)i + 1);
 		rt_str(r, t, "kind", c[i].kind);
 		rt_str(r, t, "id", c[i].id);
-		rt_time(r, t, "time", c[i].t);
-		rt_str(r, t, "summary", c[i].summary);
+		rt_time(r, t, "time", c[i].e->t);
+		rt_str(r, t, "summary", strcmp(c[i].kind, "change") == 0
+						? js(v, "event.vigil.object")
+						: js(v, "alert.title"));
 		rt_str(r, t, "key", c[i].key);
 		rt_str(r, t, "evidence", ev.len ? buf_str(&ev) : "");
 		buf_release(&ev);

@@ -17,9 +17,15 @@ struct rent {
 	uint64_t index;
 	int64_t t;		/* when it was appended */
 	char type[64];
-	struct json_value *v;	/* NULL when its body was purged */
-	char *raw;		/* the entry's bytes (NUL-terminated), NULL when purged */
+	struct json_value *v;	/* NULL when purged, or of a type the report does not read */
+	char *raw;		/* the entry's bytes (NUL-terminated), kept only for the kind
+				 * that reads them (sample); NULL when purged */
 	size_t len;
+	bool purged;
+	int64_t pid;		/* the actor's pid, -1 when not known */
+	char *link;		/* read without parsing, for every kind: alert.raised and
+				 * alert.grouped "ALERT_ID\0ITEM_REF"; change.detected, when
+				 * authorized, the uuid of the record that authorized it */
 };
 
 enum cell_kind { CELL_NULL, CELL_STR, CELL_INT, CELL_BOOL };
@@ -97,6 +103,7 @@ struct report {
 	struct rsample *samples;
 	size_t nsamples;
 	struct store *store;
+	struct json_arena *arena;	/* the parsed entries */
 };
 
 /* ---- tables ---- */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/base64.h"
+#include "base/json-canon.h"
 #include "base/macro.h"
 #include "base/timeutil.h"
 #include "crypto/hash.h"
@@ -464,7 +465,42 @@ void report_period(const struct report *r, int64_t *ret_from, int64_t *ret_to)
 struct load_ctx {
 	struct report *r;
 	struct vg_error *err;
+	const char *types;	/* the type prefixes the kind reads, space-separated */
+	bool keep_raw;		/* the kind reads entries' bytes too */
 };
+
+/*
+ * The entries each kind reads, by type prefix (config.loaded for every header).  The
+ * others are not parsed: parsing is most of a report's time and memory.
+ */
+static const char *const kind_types[REPORT__COUNT] = {
+	[REPORT_COVERAGE] = "monitor. run. baseline.",
+	[REPORT_CHANGES] = "record. change.authorized",
+	[REPORT_RECONCILIATION] = "change.detected change.authorized record.review",
+	[REPORT_ALERTS] = "alert.",
+	[REPORT_SEPARATION] = "record. alert.",
+	[REPORT_EXCEPTIONS] = "record. change.detected change.authorized",
+	[REPORT_JOURNAL] = "journal.",
+	[REPORT_INCIDENT] = "alert. change.detected object.error monitor.gap",
+	[REPORT_CONTROL_TESTS] = "alert. change.detected",
+	[REPORT_SAMPLE] = "", /* read from the bytes (rep_sample) */
+};
+
+static bool wanted(const char *types, const char *type)
+{
+	if (strcmp(type, "config.loaded") == 0)
+		return true;
+	for (const char *p = types; p && *p;) {
+		size_t n = strcspn(p, " ");
+
+		/* "alert." is a prefix; "alert.raised" the type itself */
+		if (p[n - 1] == '.' ? strncmp(type, p, n) == 0
+				    : strlen(type) == n && strncmp(type, p, n) == 0)
+			return true;
+		p += n + (p[n] == ' ');
+	}
+	return false;
+}
 
 static int load_entry(void *ud, const struct store_journal_entry *e)
 {
@@ -478,17 +514,54 @@ static int load_entry(void *ud, const struct store_journal_entry *e)
 	snprintf(x->type, sizeof(x->type), "%s", e->type);
 	r->n++;
 	if (!e->data) {
+		x->purged = true;
 		r->purged++;
 		return 0;
 	}
-	x->raw = malloc(e->len + 1); /* the whole entry, even with a NUL in it */
-	if (!x->raw)
-		return -ENOMEM;
-	memcpy(x->raw, e->data, e->len);
-	x->raw[e->len] = '\0';
 	x->len = e->len;
+	if (lc->keep_raw) {
+		x->raw = malloc(e->len + 1); /* the whole entry, even with a NUL in it */
+		if (!x->raw)
+			return -ENOMEM;
+		memcpy(x->raw, e->data, e->len);
+		x->raw[e->len] = '\0';
+	}
+	/* who appended it (coverage: a daemon's last sign of life), for every kind */
+	{
+		char pid[32];
+
+		x->pid = json_path_string((const char *)e->data, e->len, "actor.pid", pid,
+					  sizeof(pid)) == 0
+				 ? strtoll(pid, NULL, 10)
+				 : -1;
+	}
+	/* the record that authorized a change, for every kind */
+	if (strcmp(x->type, "change.detected") == 0) {
+		char disp[32], uuid[64];
+
+		if (json_path_string((const char *)e->data, e->len, "event.vigil.disposition", disp,
+				     sizeof(disp)) == 0 &&
+		    strcmp(disp, "authorized") == 0 &&
+		    json_path_string((const char *)e->data, e->len,
+				     "event.vigil.authorization.record.uuid", uuid, sizeof(uuid)) == 0 &&
+		    !(x->link = strdup(uuid)))
+			return -ENOMEM;
+	}
+	/* what an alert entry links (its alert and item), for every kind: cheap to read */
+	if (strcmp(x->type, "alert.raised") == 0 || strcmp(x->type, "alert.grouped") == 0) {
+		char aid[64], ref[64];
+
+		if (json_path_string((const char *)e->data, e->len, "alert.id", aid, sizeof(aid)) == 0 &&
+		    json_path_string((const char *)e->data, e->len, "item.ref", ref, sizeof(ref)) == 0 &&
+		    asprintf(&x->link, "%s%c%s", aid, '\0', ref) < 0) {
+			x->link = NULL;
+			return -ENOMEM;
+		}
+	}
+	if (!wanted(lc->types, x->type))
+		return 0; /* not read by this report: left unparsed, and unseen */
 	snprintf(where, sizeof(where), "journal entry %" PRIu64, e->index);
-	rc = json_parse(x->raw, x->len, NULL, where, &x->v, lc->err);
+	rc = json_parse_in(r->arena, (const char *)e->data, e->len, NULL, where, &x->v, lc->err);
 	return rc;
 }
 
@@ -537,7 +610,10 @@ int report_build(struct store *s, const struct store_checkpoint *cut,
 		 const struct report_opts *o, struct report **ret, struct vg_error *err)
 {
 	struct report *r = calloc(1, sizeof(*r));
-	struct load_ctx lc = { .r = r, .err = err };
+	struct load_ctx lc = { .r = r, .err = err,
+			       .types = o->kind < REPORT__COUNT ? kind_types[o->kind] : NULL,
+			       /* sample: its population and evidence */
+			       .keep_raw = o->kind == REPORT_SAMPLE };
 	merkle_hash root;
 	struct buf b64;
 	int rc;
@@ -563,6 +639,11 @@ int report_build(struct store *s, const struct store_checkpoint *cut,
 		return -ENOMEM;
 	r->o = *o;
 	r->store = s;
+	r->arena = json_arena_new();
+	if (!r->arena) {
+		free(r);
+		return -ENOMEM;
+	}
 	buf_init(&r->md, 0);
 	rc = checkpoint_parse(cut->note, strlen(cut->note), r->origin, sizeof(r->origin),
 			      &r->size, root);
@@ -622,9 +703,10 @@ void report_free(struct report *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
-		json_value_free(r->ents[i].v);
 		free(r->ents[i].raw);
+		free(r->ents[i].link);
 	}
+	json_arena_free(r->arena); /* every entry's tree */
 	free(r->ents);
 	for (size_t i = 0; i < r->ntables; i++) {
 		struct rtable *t = r->tables[i];

@@ -707,6 +707,76 @@ static void test_null_err(void **state)
 	json_value_free(v);
 }
 
+/* Trees in an arena: the same values as malloc'ed ones, many documents, one free. */
+static void test_arena(void **state)
+{
+	static const char *const docs[] = {
+		"{\"a\":[1,2,{\"b\":\"x\\ny\"}],\"c\":-5,\"d\":1.5,\"e\":null,\"f\":true}",
+		"{\"z\":1,\"a\":2,\"m\":3}", /* keys out of order: no duplicate */
+		"[\"\\u00e9\",\"\\ud83d\\udd12\",[],{}]",
+	};
+	struct json_arena *a = json_arena_new();
+	struct vg_error err;
+
+	(void)state;
+	assert_non_null(a);
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+			struct json_value *x = NULL, *y = NULL;
+
+			assert_int_equal(json_parse(docs[i], strlen(docs[i]), NULL, NULL, &x, &err), 0);
+			assert_int_equal(json_parse_in(a, docs[i], strlen(docs[i]), NULL, NULL, &y, &err),
+					 0);
+			assert_true(y->in_arena);
+			assert_false(x->in_arena);
+			if (i == 0) {
+				assert_string_equal(json_get(json_get(x, "a")->arr.items[2], "b")->str.s,
+						    json_get(json_get(y, "a")->arr.items[2], "b")->str.s);
+				assert_int_equal(json_get(y, "c")->i, -5);
+				assert_string_equal(json_get(y, "d")->num.text, "1.5");
+			} else if (i == 1) {
+				assert_int_equal(json_get(y, "m")->i, 3);
+			} else {
+				assert_string_equal(y->arr.items[0]->str.s, "\xc3\xa9");
+				assert_int_equal(y->arr.items[1]->str.len, 4);
+			}
+			json_value_free(x);
+			assert_null(json_value_free(y)); /* leaves the arena's tree alone */
+		}
+	}
+	/* errors are the same: a duplicate key, in sorted and unsorted objects */
+	{
+		struct json_value *y = NULL;
+		static const char dup1[] = "{\"a\":1,\"a\":2}", dup2[] = "{\"b\":1,\"a\":2,\"b\":3}";
+
+		assert_int_equal(json_parse_in(a, dup1, strlen(dup1), NULL, "d", &y, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "duplicate key \"a\""));
+		assert_int_equal(json_parse_in(a, dup2, strlen(dup2), NULL, "d", &y, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "duplicate key \"b\""));
+		assert_null(y);
+	}
+	/* a document larger than a chunk */
+	{
+		struct buf big;
+		struct json_value *y = NULL;
+
+		buf_init(&big, 0);
+		buf_puts(&big, "[");
+		for (int i = 0; i < 9000; i++)
+			buf_printf(&big, "%s\"item %d\"", i ? "," : "", i);
+		buf_puts(&big, "]");
+		assert_int_equal(json_parse_in(a, big.data, big.len, NULL, NULL, &y, &err), 0);
+		assert_int_equal(y->arr.n, 9000); /* items: a block of its own */
+		assert_string_equal(y->arr.items[8999]->str.s, "item 8999");
+		buf_release(&big);
+	}
+	assert_int_equal(json_parse_in(NULL, "1", 1, NULL, NULL, &(struct json_value *){ NULL },
+				       &err),
+			 -EINVAL);
+	json_arena_free(a);
+	json_arena_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -725,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_limit_values),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_null_err),
+		cmocka_unit_test(test_arena),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
