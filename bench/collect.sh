@@ -116,18 +116,9 @@ command -v jq >/dev/null || die "jq is needed"
 # --------------------------------------------------------------------------
 # Paths
 # --------------------------------------------------------------------------
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd -P)
-case "$WORK/" in
-    "$(cd "$REPO_ROOT" && pwd -P)/"*) die "--work must be outside the repository ($REPO_ROOT)" ;;
-esac
-[[ $WORK != / ]] || die "--work must not be /"
-exec 9>"$WORK/.lock"
-flock -n 9 || die "another run is using $WORK (lock $WORK/.lock)"
-cd "$WORK"
-
-RUN_ID=$(date +%Y%m%d-%H%M%S)
-LOGROOT="$WORK/logs/$RUN_ID"
+# shellcheck source=bench/lib.sh
+. "$SCRIPT_DIR/lib.sh"
+bench_work_dir
 TMP="$WORK/tmp/$RUN_ID"          # states, settings, rules; removed at exit unless --keep
 RESULTS="$WORK/results.md"
 mkdir -p "$WORK/bin" "$LOGROOT" "$TMP"

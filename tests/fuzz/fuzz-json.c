@@ -211,12 +211,23 @@ static bool same_tree(const struct json_value *a, const struct json_value *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct json_value *v = NULL, *again = NULL;
-	struct vg_error err;
+	struct json_value *v = NULL, *again = NULL, *in_arena = NULL;
+	struct json_arena *arena = json_arena_new();
+	struct vg_error err, err2;
 	struct buf out;
-	int r;
+	int r, r2;
 
+	if (!arena)
+		abort();
 	r = json_parse((const char *)data, size, &lim, "fuzz.json", &v, &err);
+	/* the same document in an arena: the same result, the same error, the same tree */
+	r2 = json_parse_in(arena, (const char *)data, size, &lim, "fuzz.json", &in_arena, &err2);
+	if (r != r2 || (r < 0 && (strcmp(err.msg, err2.msg) != 0 || err.line != err2.line ||
+				  err.col != err2.col)) ||
+	    (r == 0 && !same_tree(v, in_arena)))
+		abort();
+	json_value_free(in_arena); /* leaves it alone: the arena frees it */
+	json_arena_free(arena);
 	if (r < 0) {
 		if ((r != -EINVAL && r != -E2BIG) || v || err.line == 0 || err.col == 0 ||
 		    !err.msg[0] || strcmp(err.file, "fuzz.json") != 0)
