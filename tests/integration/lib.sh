@@ -402,3 +402,17 @@ daemon_collected() {
 	tail -20 "$T/daemon.log"
 	fail "the daemon did not record the $2 of $1"
 }
+
+# pkg_purge PKG...: purges those of the packages dpkg knows, waiting for the dpkg lock as
+# apt-get can (several tests install packages at the same time; dpkg alone would fail).
+pkg_purge() {
+	local p known=()
+	for p in "$@"; do
+		case "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" in
+		"" | not-installed) ;;
+		*) known+=("$p") ;;
+		esac
+	done
+	[ ${#known[@]} -eq 0 ] && return 0
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 -q -y purge "${known[@]}"
+}

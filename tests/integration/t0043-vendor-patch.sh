@@ -19,10 +19,10 @@ BOB=$(mkuser vt43bob)
 ARCH=$(dpkg --print-architecture)
 LIST=/etc/apt/sources.list.d/vigil-t43.list
 APT=(-o "Dir::Etc::sourcelist=$LIST" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
-	-o APT::Sandbox::User=root -q -y --no-install-recommends)
+	-o APT::Sandbox::User=root -o DPkg::Lock::Timeout=120 -q -y --no-install-recommends)
 export DEBIAN_FRONTEND=noninteractive
 cleanup() {
-	dpkg --purge vigil-t43pkg vigil-t43other vigil-t43unsigned >/dev/null 2>&1
+	pkg_purge vigil-t43pkg vigil-t43other vigil-t43unsigned >/dev/null 2>&1
 	rm -f "$LIST"
 	rm -f /var/lib/apt/lists/*"$(basename "$T")"*
 }

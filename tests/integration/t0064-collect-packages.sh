@@ -19,10 +19,10 @@ ARCH=$(dpkg --print-architecture)
 LIST=/etc/apt/sources.list.d/vigil-t64.list
 LIST2=/etc/apt/sources.list.d/vigil-t64-new.list
 APT=(-o "Dir::Etc::sourcelist=$LIST" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
-	-o APT::Sandbox::User=root -q -y --no-install-recommends)
+	-o APT::Sandbox::User=root -o DPkg::Lock::Timeout=120 -q -y --no-install-recommends)
 export DEBIAN_FRONTEND=noninteractive
 cleanup() {
-	dpkg --purge vigil-t64pkg vigil-t64other > /dev/null 2>&1
+	pkg_purge vigil-t64pkg vigil-t64other > /dev/null 2>&1
 	rm -f "$LIST" "$LIST2"
 	rm -f /var/lib/apt/lists/*"$(basename "$T")"*
 }
@@ -102,7 +102,7 @@ collected_has "repo:deb file:$T/r2 t64new" added "'$FPR' in e['after']['signed_b
 
 # the daemon: a removal while it runs
 daemon_start
-dpkg --purge vigil-t64pkg >> "$T/apt.log" 2>&1 || fail "purge"
+pkg_purge vigil-t64pkg >> "$T/apt.log" 2>&1 || fail "purge"
 daemon_collected "package:vigil-t64pkg:$ARCH" removed "e['disposition'] == 'unauthorized'"
 daemon_stop
 v journal verify; expect_rc 0

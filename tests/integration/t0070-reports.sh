@@ -40,11 +40,7 @@ APT=(-o "Dir::Etc::sourcelist=$LIST" -o Dir::Etc::sourceparts=- -o APT::Get::Lis
 	-o APT::Sandbox::User=root -o DPkg::Lock::Timeout=120 -q -y --no-install-recommends)
 export DEBIAN_FRONTEND=noninteractive
 cleanup() {
-	# apt waits for the dpkg lock (other tests install packages too); dpkg would not
-	if dpkg-query -W vigil-t70pkg >/dev/null 2>&1; then
-		apt-get -o DPkg::Lock::Timeout=120 -q -y purge vigil-t70pkg >/dev/null 2>&1 ||
-			dpkg --purge vigil-t70pkg >/dev/null 2>&1
-	fi
+	pkg_purge vigil-t70pkg >/dev/null 2>&1
 	rm -f "$LIST"
 	rm -f /var/lib/apt/lists/*"$(basename "$T")"*
 }
