@@ -80,6 +80,26 @@ void json_arena_free(struct json_arena *a)
 	free(a);
 }
 
+void json_arena_reset(struct json_arena *a)
+{
+	struct arena_chunk *keep;
+
+	if (!a || !a->head)
+		return;
+	/* the head is a standard chunk (large blocks go behind it): kept, emptied */
+	keep = a->head;
+	a->head = keep->next;
+	while (a->head) {
+		struct arena_chunk *c = a->head;
+
+		a->head = c->next;
+		free(c);
+	}
+	keep->next = NULL;
+	keep->used = 0;
+	a->head = keep;
+}
+
 static void *arena_alloc(struct json_arena *a, size_t n)
 {
 	struct arena_chunk *c = a->head;

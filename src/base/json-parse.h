@@ -113,6 +113,8 @@ int json_parse(const char *text, size_t n, const struct json_limits *lim, const 
 struct json_arena;
 struct json_arena *json_arena_new(void);
 void json_arena_free(struct json_arena *a);
+/* Forgets every tree in a, keeping some of its memory for the next ones. */
+void json_arena_reset(struct json_arena *a);
 /* As json_parse(), the tree in arena a (json_value_free() leaves it alone).  On failure
  * what was parsed stays in the arena until it is freed. */
 int json_parse_in(struct json_arena *a, const char *text, size_t n,

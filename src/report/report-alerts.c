@@ -350,6 +350,41 @@ static const char *incident_text(const struct ainfo *x, const char *key)
 	return x->incident_e ? js(x->incident_e->v, key) : NULL;
 }
 
+struct inc_ctx {
+	struct report *r;
+	struct strmap *items;
+	struct rtable *ct;
+	struct tl **tl;
+	size_t *ntl;
+};
+
+/* A change or unreadable object: on the timeline and in the table when it is the alert's. */
+static int incident_change(void *ud, const struct rent *e)
+{
+	struct inc_ctx *ic = ud;
+	struct report *r = ic->r;
+	const struct json_value *ev = jp(e->v, "event");
+	const char *ref = js(ev, "event.id");
+	char text[1024], actor[600];
+	int64_t t;
+	int rc;
+
+	if (!ref || !strmap_get(ic->items, ref, strlen(ref)))
+		return 0;
+	t = jt(ev, "@timestamp");
+	snprintf(text, sizeof(text), "%s %s (%s)", jsq(ev, "vigil.change"), jsq(ev, "vigil.object"),
+		 js(ev, "vigil.disposition") ? js(ev, "vigil.disposition") : "error");
+	rc = tl_add(ic->tl, ic->ntl, t ? t : e->t, e->index, "change detected", text);
+	rt_row(r, ic->ct);
+	rt_str(r, ic->ct, "change", ref);
+	rt_time(r, ic->ct, "time", t ? t : e->t);
+	rt_str(r, ic->ct, "object", js(ev, "vigil.object"));
+	rt_str(r, ic->ct, "action", js(ev, "vigil.change"));
+	rt_str(r, ic->ct, "actor", actor_of_change(ev, actor, sizeof(actor)));
+	rt_str(r, ic->ct, "disposition", js(ev, "vigil.disposition"));
+	return rc < 0 ? rc : r->err;
+}
+
 int rep_incident(struct report *r, struct vg_error *err)
 {
 	static const char *const tcols[] = { "time", "event", "detail" };
@@ -362,7 +397,7 @@ int rep_incident(struct report *r, struct vg_error *err)
 	struct rtable *sum, *tt, *ct, *at;
 	struct strmap items = { 0 };
 	struct buf *md = &r->md;
-	char when[32], text[1024], actor[600];
+	char when[32], text[1024];
 	int rc;
 
 	if (!r->o.incident)
@@ -396,39 +431,26 @@ int rep_incident(struct report *r, struct vg_error *err)
 	tt = RT_NEW(r, "timeline", "Timeline (UTC)", tcols);
 	ct = RT_NEW(r, "changes", "Contributing changes", ccols);
 	at = RT_NEW(r, "actions", "Action items", acols);
+	/* the changes and errors behind the alert, one entry parsed at a time */
+	if (rc == 0)
+		rc = report_stream(r, "change.detected object.error", incident_change,
+				   &(struct inc_ctx){ .r = r, .items = &items, .ct = ct, .tl = &tl,
+						      .ntl = &ntl },
+				   err);
 	for (size_t i = 0; rc == 0 && i < r->n; i++) {
 		const struct rent *e = &r->ents[i];
 		const char *aid = js(e->v, "alert.id"), *who = who_of(e->v);
 		bool mine = aid && strcmp(aid, x->id) == 0;
 
 		text[0] = '\0';
-		if (type_is(e, "change.detected") || type_is(e, "object.error") ||
-		    type_is(e, "monitor.gap")) {
-			const char *ref = type_is(e, "monitor.gap") ? js(e->v, "gap.id")
-								    : js(e->v, "event.event.id");
-			const struct json_value *ev = jp(e->v, "event");
-			int64_t t;
+		if (type_is(e, "monitor.gap")) {
+			const char *ref = js(e->v, "gap.id");
 
 			if (!ref || !strmap_get(&items, ref, strlen(ref)))
 				continue;
-			if (type_is(e, "monitor.gap")) {
-				snprintf(text, sizeof(text), "%s: %s", jsq(e->v, "gap.reason"),
-					 jsq(e->v, "gap.scope"));
-				rc = tl_add(&tl, &ntl, e->t, e->index, "monitoring gap", text);
-				continue;
-			}
-			t = jt(ev, "@timestamp");
-			snprintf(text, sizeof(text), "%s %s (%s)", jsq(ev, "vigil.change"),
-				 jsq(ev, "vigil.object"),
-				 js(ev, "vigil.disposition") ? js(ev, "vigil.disposition") : "error");
-			rc = tl_add(&tl, &ntl, t ? t : e->t, e->index, "change detected", text);
-			rt_row(r, ct);
-			rt_str(r, ct, "change", ref);
-			rt_time(r, ct, "time", t ? t : e->t);
-			rt_str(r, ct, "object", js(ev, "vigil.object"));
-			rt_str(r, ct, "action", js(ev, "vigil.change"));
-			rt_str(r, ct, "actor", actor_of_change(ev, actor, sizeof(actor)));
-			rt_str(r, ct, "disposition", js(ev, "vigil.disposition"));
+			snprintf(text, sizeof(text), "%s: %s", jsq(e->v, "gap.reason"),
+				 jsq(e->v, "gap.scope"));
+			rc = tl_add(&tl, &ntl, e->t, e->index, "monitoring gap", text);
 			continue;
 		}
 		if (!mine)
@@ -655,6 +677,23 @@ int rep_incident(struct report *r, struct vg_error *err)
 
 /* ---- control tests (E-14) ---- */
 
+struct ct_change {
+	int64_t detected, changed;
+};
+
+static int ct_change_times(void *ud, const struct rent *e)
+{
+	struct strmap *changes = ud;
+	const char *id = js(e->v, "event.event.id");
+	struct ct_change *cc = id ? strmap_get(changes, id, strlen(id)) : NULL;
+
+	if (cc) {
+		cc->detected = jt(e->v, "event.@timestamp");
+		cc->changed = jt(e->v, "event.file.ctime");
+	}
+	return 0;
+}
+
 int rep_control_tests(struct report *r, struct vg_error *err)
 {
 	static const char *const cols[] = {
@@ -665,10 +704,10 @@ int rep_control_tests(struct report *r, struct vg_error *err)
 	struct ainfo *a = NULL;
 	size_t n = 0;
 	struct rtable *t;
+	struct strmap changes = { 0 };	/* change uuid -> struct ct_change */
 	bool *taken;
 	int rc;
 
-	(void)err;
 	rc = alerts_index(r, &a, &n);
 	if (rc < 0)
 		return rc;
@@ -682,6 +721,21 @@ int rep_control_tests(struct report *r, struct vg_error *err)
 	struct rchart *cc;
 
 	snprintf(r->title, sizeof(r->title), "Control tests (E-14)");
+	/* the changes behind control-test alerts: their times, one entry parsed at a time */
+	for (size_t k = 0; k < n; k++) {
+		const char *ref = a[k].control_test ? js(a[k].raised->v, "item.ref") : NULL;
+
+		if (ref && !strmap_get(&changes, ref, strlen(ref))) {
+			struct ct_change *chg = calloc(1, sizeof(*chg));
+
+			if (!chg || strmap_put(&changes, ref, strlen(ref), chg, NULL) < 0) {
+				free(chg);
+				r->err = -ENOMEM;
+			}
+		}
+	}
+	if (changes.n && !r->err)
+		r->err = report_stream(r, "change.detected", ct_change_times, &changes, err);
 	cc = rc_bars(r, "End-to-end time of each test (seconds)", "test", "seconds", cser, 3);
 	t = RT_NEW(r, "tests", "Declared control tests", cols);
 	for (size_t i = 0; i < r->n; i++) {
@@ -703,16 +757,11 @@ int rep_control_tests(struct report *r, struct vg_error *err)
 			}
 		if (x) {
 			const char *ref = js(x->raised->v, "item.ref");
+			struct ct_change *chg = ref ? strmap_get(&changes, ref, strlen(ref)) : NULL;
 
-			for (size_t k = 0; ref && k < r->n; k++) {
-				const struct rent *c = &r->ents[k];
-				const char *id = js(c->v, "event.event.id");
-
-				if (type_is(c, "change.detected") && id && strcmp(id, ref) == 0) {
-					detected = jt(c->v, "event.@timestamp");
-					changed = jt(c->v, "event.file.ctime");
-					break;
-				}
+			if (chg) {
+				detected = chg->detected;
+				changed = chg->changed;
 			}
 		}
 		rt_row(r, t);
@@ -751,5 +800,6 @@ int rep_control_tests(struct report *r, struct vg_error *err)
 	}
 	free(taken);
 	free(a);
-	return 0;
+	strmap_release(&changes, free);
+	return r->err;
 }

@@ -232,6 +232,89 @@ static int retro_map(struct report *r, struct strmap *m)
 	return 0;
 }
 
+/* One detected change of the reconciliation: its row, counts and charts. */
+struct recon {
+	struct report *r;
+	struct strmap *retro, *alerts;
+	struct rchart *byday, *lat;
+	struct rtable *t;
+	uint64_t total, authorized, unauthorized, alerted, unalerted;
+};
+
+static int recon_row(void *ud, const struct rent *e)
+{
+	struct recon *c = ud;
+	struct report *r = c->r;
+	struct rtable *t = c->t;
+	const struct json_value *ev = jp(e->v, "event"), *au;
+	const struct rent *re;
+	const char *id = js(ev, "event.id"), *d = js(ev, "vigil.disposition");
+	const char *by = NULL, *al;
+	char name[200] = "", pkg[300] = "", day[16];
+	int64_t at, ct;
+
+	if (!in_period(r, e->t))
+		return 0;
+	at = jt(ev, "@timestamp");
+	ct = jt(ev, "file.ctime");
+	au = jp(ev, "vigil.authorization");
+	re = id ? strmap_get(c->retro, id, strlen(id)) : NULL;
+	if (re) {
+		d = "authorized";
+		by = "retroactive";
+		record_name(jp(re->v, "record"), name, sizeof(name));
+	} else if (au) {
+		by = js(au, "by");
+		record_name(jp(au, "record"), name, sizeof(name));
+	}
+	if (jp(au, "package.name"))
+		snprintf(pkg, sizeof(pkg), "%s %s", js(au, "package.name"),
+			 js(au, "package.version") ? js(au, "package.version") : "");
+	al = alert_of_item(r, c->alerts, id);
+	c->total++;
+	if (d && strcmp(d, "authorized") == 0)
+		c->authorized++;
+	else {
+		c->unauthorized++;
+		if (al && *al)
+			c->alerted++;
+		else
+			c->unalerted++;
+	}
+	rt_row(r, t);
+	rt_int(r, t, "index", (int64_t)e->index);
+	rt_str(r, t, "change", id);
+	rt_time(r, t, "time", at ? at : e->t);
+	rt_str(r, t, "host", js(ev, "host.name"));
+	rt_str(r, t, "object", js(ev, "vigil.object"));
+	rt_str(r, t, "action", js(ev, "vigil.change"));
+	rt_str(r, t, "source", js(ev, "vigil.detection.source"));
+	rt_str(r, t, "disposition", d);
+	rt_str(r, t, "authorized_by", name[0] ? name : NULL);
+	rt_str(r, t, "by", by);
+	rt_str(r, t, "evidence", js(au, "package.evidence"));
+	rt_str(r, t, "package", pkg[0] ? pkg : NULL);
+	rt_str(r, t, "alert", al && *al ? al : NULL);
+	if (ct && at && at >= ct)
+		rt_int(r, t, "latency_s", (at - ct) / SEC_NS);
+	if (c->byday) {
+		char s[RFC3339_MAX];
+
+		time_format_rfc3339(at ? at : e->t, s, sizeof(s));
+		snprintf(day, sizeof(day), "%.10s", s);
+		rc_add(c->byday, rc_cat(r, c->byday, day), d && strcmp(d, "authorized") == 0 ? 0 : 1,
+		       1);
+	}
+	if (c->lat && ct && at && at >= ct) {
+		double s = (double)(at - ct) / 1e9;
+		size_t b = s < 1 ? 0 : s < 10 ? 1 : s < 60 ? 2 : s < 600 ? 3 : s < 3600 ? 4
+			 : s < 86400 ? 5 : 6;
+
+		rc_add(c->lat, b, 0, 1);
+	}
+	return r->err;
+}
+
 int rep_reconciliation(struct report *r, struct vg_error *err)
 {
 	static const char *const cols[] = {
@@ -244,13 +327,12 @@ int rep_reconciliation(struct report *r, struct vg_error *err)
 	static const char *const buckets[] = { "< 1 s", "1-10 s", "10-60 s", "1-10 min",
 					       "10-60 min", "1-24 h", "> 24 h" };
 	struct strmap alerts = { 0 }, retro = { 0 };
-	struct rtable *sum, *t, *u;
+	struct rtable *sum, *u;
 	struct rchart *byday, *lat;
-	uint64_t total = 0, authorized = 0, unauthorized = 0, alerted = 0, unalerted = 0;
-	char name[200], pkg[300], day[16];
+	struct recon c;
+	char name[200];
 	int rc;
 
-	(void)err;
 	snprintf(r->title, sizeof(r->title), "Reconciliation of detected changes (E-03)");
 	rc = retro_map(r, &retro);
 	sum = rt_summary(r, "Summary");
@@ -259,75 +341,10 @@ int rep_reconciliation(struct report *r, struct vg_error *err)
 		      one, 1);
 	for (size_t b = 0; lat && b < ARRAY_SIZE(buckets); b++)
 		rc_cat(r, lat, buckets[b]);
-	t = RT_NEW(r, "changes", "Detected changes", cols);
-	for (size_t i = 0; rc == 0 && i < r->n; i++) {
-		const struct rent *e = &r->ents[i];
-		const struct json_value *ev = jp(e->v, "event"), *au;
-		const struct rent *re;
-		const char *id = js(ev, "event.id"), *d = js(ev, "vigil.disposition");
-		const char *by = NULL, *al;
-		int64_t at, ct;
-
-		if (!type_is(e, "change.detected") || !in_period(r, e->t))
-			continue;
-		at = jt(ev, "@timestamp");
-		ct = jt(ev, "file.ctime");
-		au = jp(ev, "vigil.authorization");
-		re = id ? strmap_get(&retro, id, strlen(id)) : NULL;
-		name[0] = pkg[0] = '\0';
-		if (re) {
-			d = "authorized";
-			by = "retroactive";
-			record_name(jp(re->v, "record"), name, sizeof(name));
-		} else if (au) {
-			by = js(au, "by");
-			record_name(jp(au, "record"), name, sizeof(name));
-		}
-		if (jp(au, "package.name"))
-			snprintf(pkg, sizeof(pkg), "%s %s", js(au, "package.name"),
-				 js(au, "package.version") ? js(au, "package.version") : "");
-		al = alert_of_item(r, &alerts, id);
-		total++;
-		if (d && strcmp(d, "authorized") == 0)
-			authorized++;
-		else {
-			unauthorized++;
-			if (al && *al)
-				alerted++;
-			else
-				unalerted++;
-		}
-		rt_row(r, t);
-		rt_int(r, t, "index", (int64_t)e->index);
-		rt_str(r, t, "change", id);
-		rt_time(r, t, "time", at ? at : e->t);
-		rt_str(r, t, "host", js(ev, "host.name"));
-		rt_str(r, t, "object", js(ev, "vigil.object"));
-		rt_str(r, t, "action", js(ev, "vigil.change"));
-		rt_str(r, t, "source", js(ev, "vigil.detection.source"));
-		rt_str(r, t, "disposition", d);
-		rt_str(r, t, "authorized_by", name[0] ? name : NULL);
-		rt_str(r, t, "by", by);
-		rt_str(r, t, "evidence", js(au, "package.evidence"));
-		rt_str(r, t, "package", pkg[0] ? pkg : NULL);
-		rt_str(r, t, "alert", al && *al ? al : NULL);
-		if (ct && at && at >= ct)
-			rt_int(r, t, "latency_s", (at - ct) / SEC_NS);
-		if (byday) {
-			char s[RFC3339_MAX];
-
-			time_format_rfc3339(at ? at : e->t, s, sizeof(s));
-			snprintf(day, sizeof(day), "%.10s", s);
-			rc_add(byday, rc_cat(r, byday, day), d && strcmp(d, "authorized") == 0 ? 0 : 1, 1);
-		}
-		if (lat && ct && at && at >= ct) {
-			double s = (double)(at - ct) / 1e9;
-			size_t b = s < 1 ? 0 : s < 10 ? 1 : s < 60 ? 2 : s < 600 ? 3 : s < 3600 ? 4
-				 : s < 86400 ? 5 : 6;
-
-			rc_add(lat, b, 0, 1);
-		}
-	}
+	c = (struct recon){ .r = r, .retro = &retro, .alerts = &alerts, .byday = byday,
+			    .lat = lat, .t = RT_NEW(r, "changes", "Detected changes", cols) };
+	if (rc == 0)
+		rc = report_stream(r, "change.detected", recon_row, &c, err);
 	/* E-03: what a record expected that was never observed, as its review found */
 	u = RT_NEW(r, "unobserved", "Expected but not observed", ucols);
 	for (size_t i = 0; rc == 0 && i < r->n; i++) {
@@ -351,11 +368,11 @@ int rep_reconciliation(struct report *r, struct vg_error *err)
 			rt_time(r, u, "time", e->t);
 		}
 	}
-	rt_item_int(r, sum, "changes", (int64_t)total);
-	rt_item_int(r, sum, "authorized", (int64_t)authorized);
-	rt_item_int(r, sum, "unauthorized", (int64_t)unauthorized);
-	rt_item_int(r, sum, "unauthorized_alerted", (int64_t)alerted);
-	rt_item_int(r, sum, "unauthorized_not_alerted", (int64_t)unalerted);
+	rt_item_int(r, sum, "changes", (int64_t)c.total);
+	rt_item_int(r, sum, "authorized", (int64_t)c.authorized);
+	rt_item_int(r, sum, "unauthorized", (int64_t)c.unauthorized);
+	rt_item_int(r, sum, "unauthorized_alerted", (int64_t)c.alerted);
+	rt_item_int(r, sum, "unauthorized_not_alerted", (int64_t)c.unalerted);
 	rt_item_int(r, sum, "unobserved", u ? (int64_t)u->nrows : 0);
 	strmap_release(&alerts, NULL);
 	strmap_release(&retro, NULL);
@@ -464,6 +481,37 @@ static void scope_text(const struct json_value *doc, char *out, size_t size)
 	}
 }
 
+struct accepted_ctx {
+	struct report *r;
+	struct rtable *t;
+};
+
+/* A change accepted under a standing authorization (streamed: one change at a time). */
+static int accepted_row(void *ud, const struct rent *e)
+{
+	struct accepted_ctx *ac = ud;
+	struct report *r = ac->r;
+	struct rtable *at = ac->t;
+	const struct json_value *ev = jp(e->v, "event"), *au = jp(ev, "vigil.authorization");
+	const char *by = js(au, "by");
+	char name[200];
+
+	if (!in_period(r, e->t) || !by || strcmp(by, "standing_authorization") != 0)
+		return 0;
+	record_name(jp(au, "record"), name, sizeof(name));
+	rt_row(r, at);
+	rt_str(r, at, "record", name);
+	rt_str(r, at, "change", js(ev, "event.id"));
+	rt_time(r, at, "time", jt(ev, "@timestamp") ? jt(ev, "@timestamp") : e->t);
+	rt_str(r, at, "object", js(ev, "vigil.object"));
+	rt_str(r, at, "action", js(ev, "vigil.change"));
+	rt_str(r, at, "package", js(au, "package.name"));
+	rt_str(r, at, "version", js(au, "package.version"));
+	rt_str(r, at, "evidence", js(au, "package.evidence"));
+	rt_str(r, at, "signed_by", js(au, "package.signed_by"));
+	return r->err;
+}
+
 int rep_exceptions(struct report *r, struct vg_error *err)
 {
 	static const char *const ecols[] = { "record",	      "source",	  "title",    "justification",
@@ -531,26 +579,8 @@ int rep_exceptions(struct report *r, struct vg_error *err)
 	}
 	free(a);
 	at = RT_NEW(r, "accepted", "Changes accepted under standing authorizations", acols);
-	for (size_t i = 0; i < r->n; i++) {
-		const struct rent *e = &r->ents[i];
-		const struct json_value *ev = jp(e->v, "event"), *au = jp(ev, "vigil.authorization");
-		const char *by = js(au, "by");
-		char name[200];
-
-		if (!type_is(e, "change.detected") || !in_period(r, e->t) || !by ||
-		    strcmp(by, "standing_authorization") != 0)
-			continue;
-		record_name(jp(au, "record"), name, sizeof(name));
-		rt_row(r, at);
-		rt_str(r, at, "record", name);
-		rt_str(r, at, "change", js(ev, "event.id"));
-		rt_time(r, at, "time", jt(ev, "@timestamp") ? jt(ev, "@timestamp") : e->t);
-		rt_str(r, at, "object", js(ev, "vigil.object"));
-		rt_str(r, at, "action", js(ev, "vigil.change"));
-		rt_str(r, at, "package", js(au, "package.name"));
-		rt_str(r, at, "version", js(au, "package.version"));
-		rt_str(r, at, "evidence", js(au, "package.evidence"));
-		rt_str(r, at, "signed_by", js(au, "package.signed_by"));
-	}
-	return 0;
+	if (!at)
+		return r->err;
+	return report_stream(r, "change.detected", accepted_row,
+			     &(struct accepted_ctx){ .r = r, .t = at }, err);
 }

@@ -152,6 +152,14 @@ const char *who_of(const struct json_value *v);
 /* "2030-01-01 10:01" (UTC, to the minute). */
 void time_minute(int64_t ns, char *out, size_t size);
 int sample_add(struct report *r, const char *id, const uint64_t *idx, size_t n);
+/*
+ * Calls fn for each entry below the checkpoint whose type is in types (as in the kinds'
+ * lists: "change.detected object.error", "alert."), in order, each parsed on its own:
+ * the tree lives only during the call (rows copy what they keep), so a kind that reads
+ * every change holds one change at a time.  The entry is unseen in r->ents.
+ */
+int report_stream(struct report *r, const char *types, int (*fn)(void *ud, const struct rent *e),
+		  void *ud, struct vg_error *err);
 
 /* ---- alerts, as the journal tells them ---- */
 struct ainfo {

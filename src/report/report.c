@@ -476,20 +476,19 @@ struct load_ctx {
 static const char *const kind_types[REPORT__COUNT] = {
 	[REPORT_COVERAGE] = "monitor. run. baseline.",
 	[REPORT_CHANGES] = "record. change.authorized",
-	[REPORT_RECONCILIATION] = "change.detected change.authorized record.review",
+	[REPORT_RECONCILIATION] = "change.authorized record.review", /* changes: streamed */
 	[REPORT_ALERTS] = "alert.",
 	[REPORT_SEPARATION] = "record. alert.",
-	[REPORT_EXCEPTIONS] = "record. change.detected change.authorized",
+	[REPORT_EXCEPTIONS] = "record. change.authorized", /* changes: streamed */
 	[REPORT_JOURNAL] = "journal.",
-	[REPORT_INCIDENT] = "alert. change.detected object.error monitor.gap",
-	[REPORT_CONTROL_TESTS] = "alert. change.detected",
+	[REPORT_INCIDENT] = "alert. monitor.gap", /* changes and errors: streamed */
+	[REPORT_CONTROL_TESTS] = "alert.", /* changes: streamed */
 	[REPORT_SAMPLE] = "", /* read from the bytes (rep_sample) */
 };
 
-static bool wanted(const char *types, const char *type)
+/* Whether type is in types: space-separated types, or prefixes ending in '.'. */
+static bool type_in(const char *types, const char *type)
 {
-	if (strcmp(type, "config.loaded") == 0)
-		return true;
 	for (const char *p = types; p && *p;) {
 		size_t n = strcspn(p, " ");
 
@@ -500,6 +499,11 @@ static bool wanted(const char *types, const char *type)
 		p += n + (p[n] == ' ');
 	}
 	return false;
+}
+
+static bool wanted(const char *types, const char *type)
+{
+	return strcmp(type, "config.loaded") == 0 || type_in(types, type);
 }
 
 static int load_entry(void *ud, const struct store_journal_entry *e)
@@ -562,6 +566,47 @@ static int load_entry(void *ud, const struct store_journal_entry *e)
 		return 0; /* not read by this report: left unparsed, and unseen */
 	snprintf(where, sizeof(where), "journal entry %" PRIu64, e->index);
 	rc = json_parse_in(r->arena, (const char *)e->data, e->len, NULL, where, &x->v, lc->err);
+	return rc;
+}
+
+/* ---- streaming ---- */
+
+struct stream_ctx {
+	const char *type;
+	int (*fn)(void *ud, const struct rent *e);
+	void *ud;
+	struct json_arena *scratch;
+	struct vg_error *err;
+};
+
+static int stream_entry(void *ud, const struct store_journal_entry *e)
+{
+	struct stream_ctx *sc = ud;
+	struct rent x = { .index = e->index, .t = e->time_ns };
+	char where[64];
+	int rc;
+
+	if (!e->data || !type_in(sc->type, e->type))
+		return 0;
+	snprintf(x.type, sizeof(x.type), "%s", e->type);
+	x.len = e->len;
+	json_arena_reset(sc->scratch); /* the previous entry's tree is done with */
+	snprintf(where, sizeof(where), "journal entry %" PRIu64, e->index);
+	rc = json_parse_in(sc->scratch, (const char *)e->data, e->len, NULL, where, &x.v, sc->err);
+	return rc < 0 ? rc : sc->fn(sc->ud, &x);
+}
+
+int report_stream(struct report *r, const char *type, int (*fn)(void *ud, const struct rent *e),
+		  void *ud, struct vg_error *err)
+{
+	struct stream_ctx sc = { .type = type, .fn = fn, .ud = ud, .err = err,
+				 .scratch = json_arena_new() };
+	int rc;
+
+	if (!sc.scratch)
+		return -ENOMEM;
+	rc = store_journal_each(r->store, 0, r->size, stream_entry, &sc);
+	json_arena_free(sc.scratch);
 	return rc;
 }
 
