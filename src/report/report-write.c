@@ -78,6 +78,16 @@ static int canon_line(struct buf *line, struct buf *out)
 	return r < 0 ? r : buf_putc(out, '\n');
 }
 
+static void hfield_json(struct json_writer *w, const struct report_hfield *f)
+{
+	if (f->is_int)
+		jw_i64(w, f->i);
+	else if (f->s)
+		jw_str(w, f->s);
+	else
+		jw_null(w);
+}
+
 static int write_json(const struct report *r, struct buf *out)
 {
 	struct report_hfield f[REPORT_HFIELDS];
@@ -99,12 +109,7 @@ static int write_json(const struct report *r, struct buf *out)
 		if (strchr(f[i].key, '.'))
 			continue;
 		jw_key(&w, f[i].key);
-		if (f[i].is_int)
-			jw_i64(&w, f[i].i);
-		else if (f[i].s)
-			jw_str(&w, f[i].s);
-		else
-			jw_null(&w);
+		hfield_json(&w, &f[i]);
 	}
 	for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
 		size_t gl = strlen(groups[g]);
@@ -115,12 +120,7 @@ static int write_json(const struct report *r, struct buf *out)
 			if (strncmp(f[i].key, groups[g], gl) != 0 || f[i].key[gl] != '.')
 				continue;
 			jw_key(&w, f[i].key + gl + 1);
-			if (f[i].is_int)
-				jw_i64(&w, f[i].i);
-			else if (f[i].s)
-				jw_str(&w, f[i].s);
-			else
-				jw_null(&w);
+			hfield_json(&w, &f[i]);
 		}
 		jw_obj_close(&w);
 	}
