@@ -62,12 +62,16 @@ out_has '"notify":\{"channel":"script","delivered":true'
 # the daemon delivers an alert's messages itself, within seconds
 daemon_start
 echo y >> "$T/tree/f"
-for i in $(seq 100); do grep -q '"event": "triggered"' "$T/hook.out" 2>/dev/null && break; sleep 0.1; done
+for i in $(seq 100); do grep -q '"category": "unauthorized-change"' "$T/hook.out" 2>/dev/null && break; sleep 0.1; done
+# (a busy machine can add a monitoring-failure alert: a fanotify event about another test's
+# directory, gone before it could be resolved, is a gap; only the change's alert is counted)
 py - "$T/hook.out" <<'PYC' || fail "the daemon did not deliver the alert on the webhook"
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])]
 t = [x for x in r if x["body"]["event"] == "triggered"]
-assert len(t) == 1 and t[0]["ok"] and t[0]["body"]["alert"]["category"] == "unauthorized-change", r
+assert all(x["ok"] for x in t), r
+c = [x for x in t if x["body"]["alert"]["category"] == "unauthorized-change"]
+assert len(c) == 1 and len(t) - len(c) == len([x for x in t if x["body"]["alert"]["category"] == "monitoring-failure"]), r
 PYC
 for i in $(seq 50); do grep -q '"event":"triggered"' "$T/script.out" 2>/dev/null && break; sleep 0.1; done
 grep -q '"event":"triggered"' "$T/script.out" || fail "the daemon did not deliver the alert to the script"
