@@ -96,6 +96,21 @@ static bool is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* The line of text starting at *i, trimmed of white space at both ends; *i moves past it. */
+static void next_line(const char *text, size_t len, size_t *i, const char **ret, size_t *ret_n)
+{
+	const char *nl = memchr(text + *i, '\n', len - *i);
+	size_t e = nl ? (size_t)(nl - text) : len, st = *i;
+
+	*i = e + 1;
+	while (st < e && is_ws(text[st]))
+		st++;
+	while (e > st && is_ws(text[e - 1]))
+		e--;
+	*ret = text + st;
+	*ret_n = e - st;
+}
+
 /* punctuation that may stick to the last word of an element or statement */
 static bool is_trailer(char c)
 {
@@ -685,20 +700,12 @@ int coll_firewall_parse_nft(const char *text, struct coll_set *out, struct vg_er
 
 	buf_init(&acc, FW_LINE_MAX);
 	while (r == 0 && i < len) {
-		const char *nl = memchr(text + i, '\n', len - i);
-		size_t e = nl ? (size_t)(nl - text) : len, st = i;
 		const char *s;
 		size_t n;
 		long bal;
 
-		i = e + 1;
+		next_line(text, len, &i, &s, &n);
 		lineno++;
-		while (st < e && is_ws(text[st]))
-			st++;
-		while (e > st && is_ws(text[e - 1]))
-			e--;
-		s = text + st;
-		n = e - st;
 		if (acc.len > 0) {
 			/* the rest of a statement that spans lines (long set elements) */
 			r = buf_putc(&acc, ' ');
@@ -850,18 +857,11 @@ int coll_firewall_parse_iptables(const char *text, const char *family, struct co
 	int r = 0;
 
 	while (r == 0 && i < len) {
-		const char *nl = memchr(text + i, '\n', len - i);
-		size_t e = nl ? (size_t)(nl - text) : len, st = i, n;
 		const char *s;
+		size_t n;
 
-		i = e + 1;
+		next_line(text, len, &i, &s, &n);
 		lineno++;
-		while (st < e && is_ws(text[st]))
-			st++;
-		while (e > st && is_ws(text[e - 1]))
-			e--;
-		s = text + st;
-		n = e - st;
 		if (n == 0 || s[0] == '#')
 			continue;
 		if (s[0] == '*') {
