@@ -178,17 +178,10 @@ print("%.4f %.4f %.4f %d %d" % ((t1 - t0) / 1e9, ru.ru_utime, ru.ru_stime, ru.ru
 EOF
 
 declare -A R=()        # results
-NOTES=()
-note() { NOTES+=("$1"); say "note: $1"; }
 
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
-# stats FILE COLUMN: "median max" of a column of numbers
-stats() {
-    awk -v c="$2" '{ print $c }' "$1" | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f\n", m, v[NR] }'
-}
 machine_jiffies() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 # wait_idle LABEL: with --wait-idle, wait until the machine is under 10 % busy
 # over 5 s, at most WAIT_IDLE seconds (then measure anyway, noted).

@@ -16,3 +16,14 @@ bench_work_dir() {
 	RUN_ID=$(date +%Y%m%d-%H%M%S)
 	LOGROOT="$WORK/logs/$RUN_ID"
 }
+
+# note TEXT: keeps TEXT for the results (NOTES) and says it.  Needs say.
+NOTES=()
+note() { NOTES+=("$1"); say "note: $1"; }
+
+# stats FILE COLUMN: "median max" of a column of numbers
+stats() {
+	awk -v c="$2" '{ print $c }' "$1" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f\n", m, v[NR] }'
+}
+

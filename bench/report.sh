@@ -98,14 +98,7 @@ REPO_HEAD=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
 REPO_DIRTY=$(git -C "$REPO_ROOT" status --porcelain -- src meson.build 2>/dev/null | awk '{ print $2 }' | paste -sd' ' || true)
 
 declare -A R=()        # results
-NOTES=()
-note() { NOTES+=("$1"); say "note: $1"; }
 
-# stats FILE COLUMN: "median max" of a column of numbers
-stats() {
-	awk -v c="$2" '{ print $c }' "$1" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f\n", m, v[NR] }'
-}
 
 # timed LOG TSV CMD...: runs CMD once under /usr/bin/time (stdin /dev/null,
 # stdout and stderr to LOG.out and LOG.err unless CMD redirects itself), appends
