@@ -27,7 +27,6 @@
 
 #define EXEC_CAPTURE_MAX (1024u * 1024)
 #define EXEC_TEXT_MAX (64u * 1024)
-#define EXEC_TIMEOUT_DEFAULT_NS (30LL * 1000 * 1000 * 1000)
 
 /* CRLF to LF, trailing blanks of each line off, trailing empty lines off, one final LF. */
 static int normalize(const char *p, size_t n, struct buf *out, size_t *ret_lines)
@@ -126,12 +125,7 @@ static void format_timeout(int64_t ns, char *out, size_t size)
 static int collect_one(const struct coll_opts *o, const struct coll_exec *x, struct coll_set *out,
 		       struct vg_error *err)
 {
-	static char *const envp[] = {
-		(char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		(char *)"LC_ALL=C",
-		NULL,
-	};
-	int64_t timeout = EXEC_TIMEOUT_DEFAULT_NS;
+	int64_t timeout = COLL_TIMEOUT_DEFAULT_NS;
 	struct proc_result run = { 0 };
 	struct buf norm, red, shown, state;
 	struct json_writer w;
@@ -155,7 +149,7 @@ static int collect_one(const struct coll_opts *o, const struct coll_exec *x, str
 		return vg_error_set(err, -EINVAL, NULL, 0, 0,
 				    "exec '%s': the command must be an absolute path", x->name);
 	r = proc_run(&(struct proc_opts){ .argv = x->argv,
-					  .envp = envp,
+					  .envp = coll_envp,
 					  .timeout_ns = timeout,
 					  .capture_max = EXEC_CAPTURE_MAX,
 					  .stderr_null = true },

@@ -49,47 +49,9 @@
 
 #define FW_CAPTURE_MAX (16u * 1024 * 1024)
 #define FW_LINE_MAX (4u * 1024 * 1024)
-#define FW_TIMEOUT_DEFAULT_NS (30LL * 1000 * 1000 * 1000)
 /* a list whose JSON passes this is kept as count and digest, so the state fits */
 #define FW_LIST_JSON_MAX (COLL_STATE_MAX - 4096)
 
-struct strlist {
-	char **v;
-	size_t n, cap;
-};
-
-static int strlist_push(struct strlist *l, const char *s, size_t n)
-{
-	char *c;
-
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 16;
-		char **nv = realloc(l->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = nc;
-	}
-	c = strndup(s, n);
-	if (!c)
-		return -ENOMEM;
-	l->v[l->n++] = c;
-	return 0;
-}
-
-static void strlist_release(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static bool is_ws(char c)
 {
@@ -273,7 +235,7 @@ static int normalize_line(const char *line, size_t n, struct buf *out)
 	return r;
 }
 
-static int push_normalized(struct strlist *l, const char *line, size_t n)
+static int push_normalized(struct coll_strv *l, const char *line, size_t n)
 {
 	struct buf b;
 	int r;
@@ -281,7 +243,7 @@ static int push_normalized(struct strlist *l, const char *line, size_t n)
 	buf_init(&b, FW_LINE_MAX);
 	r = normalize_line(line, n, &b);
 	if (r == 0 && b.len > 0)
-		r = strlist_push(l, b.data, b.len);
+		r = coll_strv_push(l, b.data, b.len);
 	buf_release(&b);
 	return r;
 }
@@ -297,7 +259,7 @@ static void jw_str_or_null(struct json_writer *w, const char *s)
 }
 
 /* Writes "key": [items] or, when too big, "key": null, "key_count", "key_sha256". */
-static int write_list(struct json_writer *w, const char *key, const struct strlist *l)
+static int write_list(struct json_writer *w, const char *key, const struct coll_strv *l)
 {
 	size_t total = 2;
 	uint8_t digest[SHA256_LEN];
@@ -343,14 +305,14 @@ static int write_list(struct json_writer *w, const char *key, const struct strli
 }
 
 /* The lines of the lists, one per line; NULL (*ret) when too big for an item's text. */
-static int join_lines(const struct strlist *a, const struct strlist *b, char **ret)
+static int join_lines(const struct coll_strv *a, const struct coll_strv *b, char **ret)
 {
 	struct buf t;
 	int r = 0;
 
 	buf_init(&t, COLL_TEXT_MAX);
 	for (int k = 0; k < 2; k++) {
-		const struct strlist *l = k ? b : a;
+		const struct coll_strv *l = k ? b : a;
 
 		for (size_t i = 0; r == 0 && l && i < l->n; i++) {
 			r = buf_puts(&t, l->v[i]);
@@ -390,8 +352,8 @@ struct nft_block {
 	char name[256];
 	unsigned line;
 	char *c_type, *c_hook, *c_device, *c_priority, *c_policy, *c_comment;
-	struct strlist lines;	/* rules, or the definition */
-	struct strlist elements;
+	struct coll_strv lines;	/* rules, or the definition */
+	struct coll_strv elements;
 	bool dynamic;
 };
 
@@ -403,8 +365,8 @@ static void block_release(struct nft_block *b)
 	free(b->c_priority);
 	free(b->c_policy);
 	free(b->c_comment);
-	strlist_release(&b->lines);
-	strlist_release(&b->elements);
+	coll_strv_release(&b->lines);
+	coll_strv_release(&b->elements);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -598,7 +560,7 @@ static int emit_block(const char *family, const char *table, struct nft_block *b
 			jw_key(&w, "elements");
 			jw_null(&w);
 		} else if (b->kind == BLOCK_SET && r == 0) {
-			qsort(b->elements.v, b->elements.n, sizeof(*b->elements.v), str_cmp);
+			qsort(b->elements.v, b->elements.n, sizeof(*b->elements.v), coll_str_cmp);
 			r = write_list(&w, "elements", &b->elements);
 		}
 		if (r == 0)
@@ -617,7 +579,7 @@ static int emit_block(const char *family, const char *table, struct nft_block *b
 	return r;
 }
 
-static int emit_table(const char *family, const char *table, const struct strlist *def,
+static int emit_table(const char *family, const char *table, const struct coll_strv *def,
 		      unsigned line, struct coll_set *out, struct vg_error *err)
 {
 	char key[600], *text = NULL;
@@ -690,7 +652,7 @@ static bool parse_block_open(const char *s, size_t n, struct nft_block *b)
 int coll_firewall_parse_nft(const char *text, struct coll_set *out, struct vg_error *err)
 {
 	char family[64] = "", table[256] = "";
-	struct strlist table_def = { 0 };
+	struct coll_strv table_def = { 0 };
 	struct nft_block blk = { 0 };
 	struct buf acc;
 	size_t len = strlen(text), i = 0;
@@ -747,7 +709,7 @@ int coll_firewall_parse_nft(const char *text, struct coll_set *out, struct vg_er
 			table_line = lineno;
 		} else if (depth == 1 && n == 1 && s[0] == '}') {
 			r = emit_table(family, table, &table_def, table_line, out, err);
-			strlist_release(&table_def);
+			coll_strv_release(&table_def);
 			depth = 0;
 		} else if (depth == 1 && bal == 1 && s[n - 1] == '{') {
 			block_release(&blk);
@@ -788,7 +750,7 @@ int coll_firewall_parse_nft(const char *text, struct coll_set *out, struct vg_er
 		r = vg_error_set(err, -EINVAL, "nft", lineno, 0,
 				 "the ruleset ends inside a block (missing '}')");
 	buf_release(&acc);
-	strlist_release(&table_def);
+	coll_strv_release(&table_def);
 	block_release(&blk);
 	return r;
 }
@@ -798,7 +760,7 @@ int coll_firewall_parse_nft(const char *text, struct coll_set *out, struct vg_er
 struct ipt_chain {
 	char name[128];
 	char policy[32];	/* "" for a user chain ("-") */
-	struct strlist rules;
+	struct coll_strv rules;
 };
 
 static int emit_ipt_table(const char *family, const char *table, struct ipt_chain *c, size_t n,
@@ -837,7 +799,7 @@ static int emit_ipt_table(const char *family, const char *table, struct ipt_chai
 static void ipt_release(struct ipt_chain **c, size_t *n)
 {
 	for (size_t i = 0; i < *n; i++)
-		strlist_release(&(*c)[i].rules);
+		coll_strv_release(&(*c)[i].rules);
 	free(*c);
 	*c = NULL;
 	*n = 0;
@@ -939,7 +901,7 @@ int coll_firewall_parse_iptables(const char *text, const char *family, struct co
 						 "a rule for an undeclared chain");
 				break;
 			}
-			r = strlist_push(&chains[c].rules, s, n);
+			r = coll_strv_push(&chains[c].rules, s, n);
 			continue;
 		}
 		r = vg_error_set(err, -EINVAL, file, lineno, 0, "unexpected line '%.*s'",
@@ -981,19 +943,14 @@ static void command_text(char *const *argv, char *out, size_t size)
 static int run_program(const struct coll_opts *o, char *const *argv, char **ret,
 		       struct vg_error *err)
 {
-	static char *const envp[] = {
-		(char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		(char *)"LC_ALL=C",
-		NULL,
-	};
-	int64_t timeout = o->timeout_ns > 0 ? o->timeout_ns : FW_TIMEOUT_DEFAULT_NS;
+	int64_t timeout = o->timeout_ns > 0 ? o->timeout_ns : COLL_TIMEOUT_DEFAULT_NS;
 	struct proc_result run = { 0 };
 	char cmd[256];
 	int r;
 
 	command_text(argv, cmd, sizeof(cmd));
 	r = proc_run(&(struct proc_opts){ .argv = argv,
-					  .envp = envp,
+					  .envp = coll_envp,
 					  .timeout_ns = timeout,
 					  .capture_max = FW_CAPTURE_MAX,
 					  .stderr_null = true },
@@ -1016,7 +973,7 @@ static int run_program(const struct coll_opts *o, char *const *argv, char **ret,
 						      : 128 + WTERMSIG(run.wait_status);
 
 		if (proc_run(&(struct proc_opts){ .argv = argv,
-						  .envp = envp,
+						  .envp = coll_envp,
 						  .timeout_ns = timeout,
 						  .capture_max = 4096 },
 			     &again) == 0) {

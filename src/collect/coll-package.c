@@ -67,50 +67,13 @@ static const char trusted_dir[] = "/etc/apt/trusted.gpg.d";
 
 /* ---- small helpers ---- */
 
-struct strv {
-	char **v;
-	size_t n, cap;
-};
 
-static int strv_push(struct strv *s, const char *p, size_t len)
-{
-	char *c;
-
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		char **nv = realloc(s->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = cap;
-	}
-	c = strndup(p, len);
-	if (!c)
-		return -ENOMEM;
-	s->v[s->n++] = c;
-	return 0;
-}
-
-static void strv_release(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void strv_sort_uniq(struct strv *s)
+static void strv_sort_uniq(struct coll_strv *s)
 {
 	size_t k = 0;
 
 	if (s->n > 1)
-		qsort(s->v, s->n, sizeof(*s->v), str_cmp);
+		qsort(s->v, s->n, sizeof(*s->v), coll_str_cmp);
 	for (size_t i = 0; i < s->n; i++) {
 		if (k > 0 && strcmp(s->v[k - 1], s->v[i]) == 0)
 			free(s->v[i]);
@@ -143,7 +106,7 @@ static bool has_suffix(const char *s, const char *suffix)
 }
 
 /* Splits s[0..len) at white space (and at commas when commas is set) into out. */
-static int split_words(const char *s, size_t len, bool commas, struct strv *out)
+static int split_words(const char *s, size_t len, bool commas, struct coll_strv *out)
 {
 	size_t i = 0;
 
@@ -156,7 +119,7 @@ static int split_words(const char *s, size_t len, bool commas, struct strv *out)
 		while (j < len && !is_space(s[j]) && !(commas && s[j] == ','))
 			j++;
 		if (j > i) {
-			int r = strv_push(out, s + i, j - i);
+			int r = coll_strv_push(out, s + i, j - i);
 
 			if (r < 0)
 				return r;
@@ -267,7 +230,7 @@ static int read_error(struct vg_error *err, int r, const char *path)
  * has no names.
  */
 static int list_dir(const struct coll_opts *o, const char *dir, bool (*keep)(const char *),
-		    struct strv *out, struct vg_error *err)
+		    struct coll_strv *out, struct vg_error *err)
 {
 	char full[PATH_MAX];
 	DIR *d;
@@ -291,7 +254,7 @@ static int list_dir(const struct coll_opts *o, const char *dir, bool (*keep)(con
 			r = vg_error_set(err, -E2BIG, dir, 0, 0, "more than %u entries", DIR_MAX);
 			break;
 		}
-		r = strv_push(out, e->d_name, strlen(e->d_name));
+		r = coll_strv_push(out, e->d_name, strlen(e->d_name));
 		if (r < 0) {
 			r = vg_error_set(err, r, dir, 0, 0, "out of memory");
 			break;
@@ -890,7 +853,7 @@ static const struct release *release_for(const struct pkg_ctx *c, const char *na
 
 static int find_origins(struct pkg_ctx *c, struct vg_error *err)
 {
-	struct strv names = { 0 };
+	struct coll_strv names = { 0 };
 	char path[PATH_MAX];
 	int r;
 
@@ -946,7 +909,7 @@ static int find_origins(struct pkg_ctx *c, struct vg_error *err)
 	}
 	r = 0;
 out:
-	strv_release(&names);
+	coll_strv_release(&names);
 	return r;
 }
 
@@ -1009,7 +972,7 @@ static int log_line(void *ctx, const char *line, size_t len, unsigned lineno,
 
 static int find_install_times(struct pkg_ctx *c, struct vg_error *err)
 {
-	struct strv names = { 0 };
+	struct coll_strv names = { 0 };
 	char path[PATH_MAX];
 	int r;
 
@@ -1057,7 +1020,7 @@ static int find_install_times(struct pkg_ctx *c, struct vg_error *err)
 		if (r == -ENOENT)
 			r = 0;
 	}
-	strv_release(&names);
+	coll_strv_release(&names);
 	if (r < 0)
 		return r;
 	return 0;
@@ -1471,7 +1434,7 @@ struct keyring {
 struct repo {
 	char *key;		/* "TYPE URI SUITE", escaped */
 	char *type, *uri, *suite, *file;
-	struct strv comps, fprs;
+	struct coll_strv comps, fprs;
 	bool trusted;		/* trusted=yes: apt checks no signature at all */
 };
 
@@ -1493,8 +1456,8 @@ static void repo_free_contents(struct repo *p)
 	free(p->uri);
 	free(p->suite);
 	free(p->file);
-	strv_release(&p->comps);
-	strv_release(&p->fprs);
+	coll_strv_release(&p->comps);
+	coll_strv_release(&p->fprs);
 }
 
 static void repo_ctx_release(struct repo_ctx *c)
@@ -1571,7 +1534,7 @@ static int keyset_append(struct keyset *dst, const struct keyset *src)
 /* The keys apt trusts for an entry without Signed-By. */
 static int default_keys(struct repo_ctx *c, const struct keyset **ret, struct vg_error *err)
 {
-	struct strv names = { 0 };
+	struct coll_strv names = { 0 };
 	const struct keyset *ks;
 	char path[PATH_MAX];
 	int r;
@@ -1591,7 +1554,7 @@ static int default_keys(struct repo_ctx *c, const struct keyset **ret, struct vg
 		if (r == 0 && keyset_append(&c->defaults, ks) < 0)
 			r = vg_error_set(err, -ENOMEM, path, 0, 0, "out of memory");
 	}
-	strv_release(&names);
+	coll_strv_release(&names);
 	if (r < 0)
 		return r;
 	c->have_defaults = true;
@@ -1618,9 +1581,9 @@ static bool is_fpr(const char *s, size_t len)
  * primary key.
  */
 static int signed_by_keys(struct repo_ctx *c, const char *value, unsigned line,
-			  struct strv *out, struct vg_error *err)
+			  struct coll_strv *out, struct vg_error *err)
 {
-	struct strv words = { 0 }, fprs = { 0 };
+	struct coll_strv words = { 0 }, fprs = { 0 };
 	struct keyset own = { 0 };
 	const struct keyset *ks = NULL;
 	bool paths = false;
@@ -1649,7 +1612,7 @@ static int signed_by_keys(struct repo_ctx *c, const char *value, unsigned line,
 		} else if (is_fpr(w, wl)) {
 			if (w[wl - 1] == '!')
 				wl--;
-			r = strv_push(&fprs, w, wl);
+			r = coll_strv_push(&fprs, w, wl);
 			if (r < 0) {
 				r = vg_error_set(err, r, c->file, line, 0, "out of memory");
 				goto out;
@@ -1682,7 +1645,7 @@ select:
 			want = strcmp(e->fpr, e->primary) == 0;
 		for (size_t k = 0; k < fprs.n && !want; k++)
 			want = strcmp(fprs.v[k], e->fpr) == 0;
-		if (want && strv_push(out, e->primary, strlen(e->primary)) < 0) {
+		if (want && coll_strv_push(out, e->primary, strlen(e->primary)) < 0) {
 			r = vg_error_set(err, -ENOMEM, c->file, line, 0, "out of memory");
 			goto out;
 		}
@@ -1690,8 +1653,8 @@ select:
 	strv_sort_uniq(out);
 	r = 0;
 out:
-	strv_release(&words);
-	strv_release(&fprs);
+	coll_strv_release(&words);
+	coll_strv_release(&fprs);
 	keyset_release(&own);
 	return r;
 }
@@ -1721,7 +1684,7 @@ static bool type_ok(const char *t)
 
 /* Adds one entry, or merges it into an earlier one with the same key. */
 static int repo_add(struct repo_ctx *c, const char *type, const char *uri, const char *suite,
-		    const struct strv *comps, const struct strv *fprs, bool trusted, unsigned line,
+		    const struct coll_strv *comps, const struct coll_strv *fprs, bool trusted, unsigned line,
 		    struct vg_error *err)
 {
 	_cleanup_buf_ struct buf u = { 0 }, s = { 0 }, key = { 0 };
@@ -1774,10 +1737,10 @@ static int repo_add(struct repo_ctx *c, const char *type, const char *uri, const
 		c->n++;
 	}
 	for (size_t i = 0; i < comps->n; i++)
-		if (strv_push(&p->comps, comps->v[i], strlen(comps->v[i])) < 0)
+		if (coll_strv_push(&p->comps, comps->v[i], strlen(comps->v[i])) < 0)
 			return vg_error_set(err, -ENOMEM, c->file, line, 0, "out of memory");
 	for (size_t i = 0; i < fprs->n; i++)
-		if (strv_push(&p->fprs, fprs->v[i], strlen(fprs->v[i])) < 0)
+		if (coll_strv_push(&p->fprs, fprs->v[i], strlen(fprs->v[i])) < 0)
 			return vg_error_set(err, -ENOMEM, c->file, line, 0, "out of memory");
 	strv_sort_uniq(&p->comps);
 	strv_sort_uniq(&p->fprs);
@@ -1791,7 +1754,7 @@ static int oneline_line(void *ctx, const char *line, size_t len, unsigned lineno
 {
 	struct repo_ctx *c = ctx;
 	_cleanup_free_ char *s = strndup(line, len), *signed_by = NULL;
-	struct strv words = { 0 }, comps = { 0 }, fprs = { 0 };
+	struct coll_strv words = { 0 }, comps = { 0 }, fprs = { 0 };
 	char *p, *hash, *close_br;
 	size_t w0;
 	bool trusted = false;
@@ -1810,13 +1773,13 @@ static int oneline_line(void *ctx, const char *line, size_t len, unsigned lineno
 	while (is_space(*p))
 		p++;
 	w0 = strcspn(p, " \t[");
-	if (strv_push(&words, p, w0) < 0)
+	if (coll_strv_push(&words, p, w0) < 0)
 		goto oom;
 	p += w0;
 	while (is_space(*p))
 		p++;
 	if (*p == '[') {
-		struct strv opts = { 0 };
+		struct coll_strv opts = { 0 };
 
 		close_br = strchr(p, ']');
 		if (!close_br) {
@@ -1825,7 +1788,7 @@ static int oneline_line(void *ctx, const char *line, size_t len, unsigned lineno
 			goto out;
 		}
 		if (split_words(p + 1, (size_t)(close_br - p - 1), false, &opts) < 0) {
-			strv_release(&opts);
+			coll_strv_release(&opts);
 			goto oom;
 		}
 		for (size_t i = 0; i < opts.n && r == 0; i++) {
@@ -1849,7 +1812,7 @@ static int oneline_line(void *ctx, const char *line, size_t len, unsigned lineno
 							 "out of memory");
 			}
 		}
-		strv_release(&opts);
+		coll_strv_release(&opts);
 		if (r < 0)
 			goto out;
 		p = close_br + 1;
@@ -1871,7 +1834,7 @@ static int oneline_line(void *ctx, const char *line, size_t len, unsigned lineno
 		goto out;
 	}
 	for (size_t i = 3; i < words.n; i++)
-		if (strv_push(&comps, words.v[i], strlen(words.v[i])) < 0)
+		if (coll_strv_push(&comps, words.v[i], strlen(words.v[i])) < 0)
 			goto oom;
 	r = signed_by_keys(c, signed_by, lineno, &fprs, err);
 	if (r == 0)
@@ -1881,9 +1844,9 @@ static int oneline_line(void *ctx, const char *line, size_t len, unsigned lineno
 oom:
 	r = vg_error_set(err, -ENOMEM, c->file, lineno, 0, "out of memory");
 out:
-	strv_release(&words);
-	strv_release(&comps);
-	strv_release(&fprs);
+	coll_strv_release(&words);
+	coll_strv_release(&comps);
+	coll_strv_release(&fprs);
 	return r;
 }
 
@@ -1898,7 +1861,7 @@ static int source_stanza(struct d822 *d, struct vg_error *err)
 {
 	static const char *const required[] = { "Types", "URIs", "Suites" };
 	struct repo_ctx *c = d->ctx;
-	struct strv w[3] = { { 0 } }, comps = { 0 }, fprs = { 0 };
+	struct coll_strv w[3] = { { 0 } }, comps = { 0 }, fprs = { 0 };
 	const char *enabled = d822_get(d, SRC_ENABLED), *comp = d822_get(d, SRC_COMPONENTS);
 	const char *tr = d822_get(d, SRC_TRUSTED);
 	bool on = true, trusted = false;
@@ -1951,9 +1914,9 @@ oom:
 	r = vg_error_set(err, -ENOMEM, d->path, d->first, 0, "out of memory");
 out:
 	for (int i = 0; i < 3; i++)
-		strv_release(&w[i]);
-	strv_release(&comps);
-	strv_release(&fprs);
+		coll_strv_release(&w[i]);
+	coll_strv_release(&comps);
+	coll_strv_release(&fprs);
 	return r;
 }
 
@@ -1986,7 +1949,7 @@ static int repo_cmp(const void *a, const void *b)
 	return strcmp(((const struct repo *)a)->key, ((const struct repo *)b)->key);
 }
 
-static void jw_strv(struct json_writer *w, const struct strv *s)
+static void jw_strv(struct json_writer *w, const struct coll_strv *s)
 {
 	jw_arr_open(w);
 	for (size_t i = 0; i < s->n; i++)
@@ -2029,7 +1992,7 @@ static int repo_emit(const struct repo *p, struct coll_set *out, struct vg_error
 int coll_repo_collect(const struct coll_opts *o, struct coll_set *out, struct vg_error *err)
 {
 	struct repo_ctx c = { .o = o };
-	struct strv names = { 0 };
+	struct coll_strv names = { 0 };
 	char path[PATH_MAX];
 	int r;
 
@@ -2040,7 +2003,7 @@ int coll_repo_collect(const struct coll_opts *o, struct coll_set *out, struct vg
 		snprintf(path, sizeof(path), "%s/%s", sources_dir, names.v[i]);
 		r = read_sources(&c, path, has_suffix(names.v[i], ".sources"), err);
 	}
-	strv_release(&names);
+	coll_strv_release(&names);
 	if (r < 0)
 		goto out;
 	if (c.n > 1)

@@ -46,7 +46,6 @@
 #define TIMER_VALUES_MAX 256u
 #define CRON_OBJECTS_MAX 100000u
 #define KEY_MAX_LEN 3800u		/* below the 4096 of coll_set_add, with room for a suffix */
-#define SYSTEMCTL_TIMEOUT_NS (30LL * 1000 * 1000 * 1000)
 
 /* systemd's order of precedence; /lib is /usr/lib on most systems and is then skipped */
 static const char *const unit_dirs[] = {
@@ -814,7 +813,7 @@ static int active_query(const struct coll_opts *o, const struct unit_list *l, ch
 		struct proc_opts po = {
 			.argv = argv,
 			.envp = envp,
-			.timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : SYSTEMCTL_TIMEOUT_NS,
+			.timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : COLL_TIMEOUT_DEFAULT_NS,
 			.capture_max = 65536 + n_asked * 160,
 			.stderr_null = true,
 		};

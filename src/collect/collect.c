@@ -152,3 +152,44 @@ int coll_read(const struct coll_opts *o, const char *path, size_t max, char **re
 		return r;
 	return file_read_all(full, NULL, max, ret, ret_len);
 }
+
+/* ---- shared by the collectors ---- */
+
+char *const coll_envp[] = {
+	(char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	(char *)"LC_ALL=C",
+	NULL,
+};
+
+int coll_strv_push(struct coll_strv *l, const char *s, size_t n)
+{
+	char *c;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		char **nv = reallocarray(l->v, nc, sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	c = strndup(s, n);
+	if (!c)
+		return -ENOMEM;
+	l->v[l->n++] = c;
+	return 0;
+}
+
+void coll_strv_release(struct coll_strv *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int coll_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}

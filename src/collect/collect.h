@@ -126,4 +126,22 @@ int coll_redact(const char *text, size_t len, struct buf *out);
  */
 int coll_unified_diff(const char *a, const char *b, struct buf *out);
 
+/* ---- shared by the collectors ---- */
+
+/* How long a program a collector runs may take when no [collect] timeout is set. */
+#define COLL_TIMEOUT_DEFAULT_NS (30LL * 1000 * 1000 * 1000)
+/* The environment of the programs collectors run: a fixed PATH, the C locale. */
+extern char *const coll_envp[];
+
+/* A growable list of strings. */
+struct coll_strv {
+	char **v;
+	size_t n, cap;
+};
+/* Appends a copy of s[0..n). */
+int coll_strv_push(struct coll_strv *l, const char *s, size_t n);
+void coll_strv_release(struct coll_strv *l);
+/* qsort() comparison of char * elements. */
+int coll_str_cmp(const void *a, const void *b);
+
 #endif
