@@ -384,7 +384,9 @@ int cmd_report(struct cli *c, int argc, char **argv)
 	if (r < 0) {
 		store_checkpoint_release(&cut);
 		vg_error_format(&err, msg, sizeof(msg));
-		return log_error(r == -EINVAL || r == -ENOENT ? EXIT_USAGE : EXIT_FAILURE_,
+		return log_error(r == -EINVAL || r == -ENOENT ? EXIT_USAGE
+				 : r == -EBADMSG		 ? EXIT_STORE
+							 : EXIT_FAILURE_,
 				 "report %s: %s", argv[1], msg[0] ? msg : strerror(-r));
 	}
 	if (o.bundle) {

@@ -607,7 +607,8 @@ int report_stream(struct report *r, const char *type, int (*fn)(void *ud, const 
 		return -ENOMEM;
 	rc = store_journal_each(r->store, 0, r->size, stream_entry, &sc);
 	json_arena_free(sc.scratch);
-	return rc;
+	/* an entry that cannot be read is the journal's fault, not the command line's */
+	return rc == -EINVAL ? -EBADMSG : rc;
 }
 
 /* NFR-06: the configuration in effect at the end of the period, from its config.loaded:
@@ -714,7 +715,7 @@ int report_build(struct store *s, const struct store_checkpoint *cut,
 		if (!err || !err->msg[0])
 			vg_error_set(err, rc, "", 0, 0, "cannot read the journal: %s", strerror(-rc));
 		report_free(r);
-		return rc;
+		return rc == -ENOMEM ? rc : -EBADMSG; /* the journal, not the command line */
 	}
 	r->from = o->from_ns;
 	if (!r->from) {

@@ -704,6 +704,18 @@ for r in rows:
     assert any(r["id"].encode() in l for l in lines), "no evidence names %s" % r["id"]
 PY
 
+# ---- a journal entry that cannot be read: the journal's fault (exit 17), named, not a
+# usage error; on a copy of the state, so nothing above is touched
+cp -a "$T/state" "$T/state-bad"
+N=$(sql_value "$T/state-bad/vigil.db" "select min(idx) from journal where type = 'alert.raised'")
+sql "$T/state-bad/vigil.db" "update journal set entry = '{\"broken\":' where idx = $N"
+"$VIGIL" --config "$T/vigil.conf" --rules "$T/rules.d" --state-dir "$T/state-bad" report alerts \
+	--format json > "$T/out" 2> "$T/err"
+rc=$?
+[ "$rc" -eq 17 ] || { cat "$T/err"; fail "a report over an unreadable entry exited $rc, not 17"; }
+err_has "journal entry $N"
+rm -rf "$T/state-bad"
+
 # ---- HTML: self-contained, no script, rendered without a console message
 ART=${VIGIL_ARTIFACTS:-$(cd "$(dirname "$VIGIL")" && pwd)/test-artifacts}/t0070
 rm -rf "$ART"
