@@ -301,7 +301,7 @@ static int write_bundle(struct cli *c, const struct ropts *o, const struct repor
 		return log_error(EXIT_FAILURE_, "out of memory");
 	vg_error_clear(&err);
 	/* the export is cut at the report's checkpoint */
-	r = journal_export(c->journal, c->store, jdir, from, cut->time_ns, &res, &err);
+	r = journal_export_at(c->journal, c->store, jdir, from, cut->time_ns, cut->id, &res, &err);
 	free(jdir);
 	if (r < 0) {
 		vg_error_format(&err, msg, sizeof(msg));

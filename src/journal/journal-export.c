@@ -138,6 +138,7 @@ struct cp_pick {
 	struct store_checkpoint best;
 	bool have;
 	struct exporter *x;
+	int64_t cut_id;		/* > 0: cut at this checkpoint */
 	uint64_t included;
 	int64_t *ids;
 	size_t n_ids;
@@ -147,7 +148,7 @@ static int pick_cp(void *ud, const struct store_checkpoint *c)
 {
 	struct cp_pick *p = ud;
 
-	if (c->time_ns > p->to)
+	if (p->cut_id > 0 ? c->id != p->cut_id : c->time_ns > p->to)
 		return 0;
 	if (!p->have || c->id > p->best.id) {
 		store_checkpoint_release(&p->best);
@@ -196,8 +197,15 @@ static bool dir_empty(const char *dir)
 int journal_export(struct journal *j, struct store *s, const char *dir, int64_t from_ns,
 		   int64_t to_ns, struct journal_export_result *ret, struct vg_error *err)
 {
+	return journal_export_at(j, s, dir, from_ns, to_ns, 0, ret, err);
+}
+
+int journal_export_at(struct journal *j, struct store *s, const char *dir, int64_t from_ns,
+		      int64_t to_ns, int64_t cut_id, struct journal_export_result *ret,
+		      struct vg_error *err)
+{
 	struct exporter x = { .dir = dir, .err = err };
-	struct cp_pick pick = { .from = from_ns, .to = to_ns, .x = &x };
+	struct cp_pick pick = { .from = from_ns, .to = to_ns, .x = &x, .cut_id = cut_id };
 	struct bundler b = { .x = &x };
 	struct buf text, note, key;
 	int r;

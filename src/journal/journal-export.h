@@ -30,5 +30,10 @@ struct journal_export_result {
  */
 int journal_export(struct journal *j, struct store *s, const char *dir, int64_t from_ns,
 		   int64_t to_ns, struct journal_export_result *ret, struct vg_error *err);
+/* The same, cut at checkpoint cut_id (its issue number) whatever its time; checkpoints
+ * issued in [from_ns, to_ns] and no larger are included. */
+int journal_export_at(struct journal *j, struct store *s, const char *dir, int64_t from_ns,
+		      int64_t to_ns, int64_t cut_id, struct journal_export_result *ret,
+		      struct vg_error *err);
 
 #endif

@@ -679,6 +679,25 @@ cmp "$T/bundle/report.csv" "$R/alerts.csv" || fail "the bundle's CSV differs fro
 cmp "$T/bundle/report.html" "$R/alerts.html" || fail "the bundle's HTML differs from the report"
 "$VIGIL" journal verify --from-export "$T/bundle/journal" > "$T/out" 2> "$T/err" ||
 	{ cat "$T/out" "$T/err"; fail "the bundle's journal does not verify"; }
+# the export is cut at the report's own checkpoint
+py - "$T/bundle" <<'PY' || fail "the bundle's export is not cut at the report's checkpoint"
+import json, sys
+h = json.loads(open(sys.argv[1] + "/report.json").readline())["checkpoint"]
+origin, size, root = open(sys.argv[1] + "/journal/checkpoint").read().split("\n")[:3]
+assert (origin, int(size), root) == (h["origin"], h["size"], h["root"]), (origin, size, root, h)
+PY
+# with --to at the first checkpoint's time, the report and its export both cut there
+FIRST=$(sql_value "$T/state/vigil.db" "select time_ns from checkpoints order by id limit 1")
+FIRST=$(date -u -d "@$((FIRST / 1000000000))" +%Y-%m-%dT%H:%M:%SZ)
+v report alerts --to "$FIRST" --bundle "$T/bundle-to"; expect_rc 0
+py - "$T/bundle-to" "$T/state/vigil.db" <<'PY' || fail "a bundle with --to is not cut at the report's checkpoint"
+import json, sqlite3, sys
+h = json.loads(open(sys.argv[1] + "/report.json").readline())["checkpoint"]
+origin, size, root = open(sys.argv[1] + "/journal/checkpoint").read().split("\n")[:3]
+assert (int(size), root) == (h["size"], h["root"]), (size, root, h)
+first = sqlite3.connect(sys.argv[2]).execute("select size from checkpoints order by id limit 1").fetchone()[0]
+assert h["size"] >= first, (h, first)
+PY
 v report alerts --bundle "$T/bundle"
 [ "$rc" -ne 0 ] || fail "a bundle was written into a directory that is not empty"
 v report incident "$A1" --bundle "$T/bundle-inc"; expect_rc 0
@@ -715,6 +734,23 @@ rc=$?
 [ "$rc" -eq 17 ] || { cat "$T/err"; fail "a report over an unreadable entry exited $rc, not 17"; }
 err_has "journal entry $N"
 rm -rf "$T/state-bad"
+
+# two checkpoints issued at the same time: a report with --to that time is cut at the first,
+# and so is its bundle's export (the export used to take the last one of that time)
+cp -a "$T/state" "$T/state-tie"
+TIE=$(date -u -d "@$(($(sql_value "$T/state-tie/vigil.db" "select max(time_ns) from checkpoints") / 1000000000 + 3600))" +%Y-%m-%dT%H:%M:%SZ)
+tie() { VIGIL_TEST_NOW=$TIE "$VIGIL" --config "$T/vigil.conf" --rules "$T/rules.d" --state-dir "$T/state-tie" "$@"; }
+tie journal checkpoint > /dev/null && tie journal verify > /dev/null && tie journal checkpoint > /dev/null ||
+	fail "cannot issue the two checkpoints"
+tie report alerts --to "$TIE" --bundle "$T/bundle-tie" 2> "$T/err" || { cat "$T/err"; fail "the tie bundle"; }
+py - "$T/bundle-tie" "$T/state-tie/vigil.db" <<'PY' || fail "the bundle's export is not cut at the report's checkpoint"
+import json, sqlite3, sys
+h = json.loads(open(sys.argv[1] + "/report.json").readline())["checkpoint"]
+size = int(open(sys.argv[1] + "/journal/checkpoint").read().split("\n")[1])
+cps = sqlite3.connect(sys.argv[2]).execute("select size from checkpoints order by id desc limit 2").fetchall()
+assert cps[0][0] > cps[1][0] and h["size"] == cps[1][0] == size, (h, size, cps)
+PY
+rm -rf "$T/state-tie"
 
 # ---- HTML: self-contained, no script, rendered without a console message
 ART=${VIGIL_ARTIFACTS:-$(cd "$(dirname "$VIGIL")" && pwd)/test-artifacts}/t0070
