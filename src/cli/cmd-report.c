@@ -279,7 +279,8 @@ static int write_bundle(struct cli *c, const struct ropts *o, const struct repor
 						   strerror(-r));
 		}
 		/* ids come from the journal: only a plain id names a file, never a path */
-		if (strspn(report_sample_id(rep, i), "0123456789abcdefABCDEF-") ==
+		if (report_sample_id(rep, i)[0] &&
+		    strspn(report_sample_id(rep, i), "0123456789abcdefABCDEF-") ==
 			    strlen(report_sample_id(rep, i)) &&
 		    strlen(report_sample_id(rep, i)) < 64)
 			snprintf(name, sizeof(name), "evidence/%s.jsonl", report_sample_id(rep, i));
