@@ -8,13 +8,14 @@
 #include "base/escape.h"
 #include "base/banned.h"
 
-/* Length of a well-formed UTF-8 sequence at p for a code point >= U+00A0, else 0. */
-static size_t utf8_ok(const uint8_t *p, size_t n)
+size_t escape_utf8_len(const void *v, size_t n)
 {
+	const uint8_t *p = v;
+
 	uint32_t cp;
 	size_t len;
 
-	if (p[0] < 0xc2 || p[0] > 0xf4)
+	if (n == 0 || p[0] < 0xc2 || p[0] > 0xf4)
 		return 0;
 	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
 	if (n < len)
@@ -46,7 +47,7 @@ bool escape_is_plain(const void *v, size_t n)
 			i++;
 			continue;
 		}
-		l = utf8_ok(p + i, n - i);
+		l = escape_utf8_len(p + i, n - i);
 		if (!l)
 			return false;
 		i += l;
@@ -69,7 +70,7 @@ int escape_bytes(struct buf *out, const void *v, size_t n)
 			run++;
 			continue;
 		}
-		l = utf8_ok(p + i, n - i);
+		l = escape_utf8_len(p + i, n - i);
 		if (l) {
 			i += l;
 			run += l;

@@ -26,6 +26,10 @@ int escape_decode(struct buf *out, const char *s, size_t n);
 /* The value of a hexadecimal digit, or -1. */
 int hex_digit(char c);
 
+/* The length of the well-formed UTF-8 sequence at p[0..n) for a code point >= U+00A0
+ * (what the rule keeps as it is), or 0. */
+size_t escape_utf8_len(const void *p, size_t n);
+
 /* True when p[0..n) escapes to itself. */
 bool escape_is_plain(const void *p, size_t n);
 

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "base/buf.h"
+#include "base/escape.h"
 #include "base/json.h"
 #include "base/object.h"
 #include "base/proc.h"
@@ -68,38 +69,10 @@ static int displayable(const char *p, size_t n, struct buf *out)
 
 	for (size_t i = 0; r == 0 && i < n;) {
 		unsigned char c = (unsigned char)p[i];
-		size_t k = 0;
+		size_t k = c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f)
+				   ? 1
+				   : escape_utf8_len(p + i, n - i); /* the escape rule's UTF-8 */
 
-		if (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f)) {
-			k = 1;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			k = 2;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 3;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 4;
-		}
-		if (k > 1) {
-			/* continuation bytes, and no overlong, surrogate or > U+10FFFF form */
-			unsigned char c1 = i + 1 < n ? (unsigned char)p[i + 1] : 0;
-			bool ok = i + k <= n;
-
-			for (size_t j = 1; ok && j < k; j++)
-				ok = ((unsigned char)p[i + j] & 0xc0) == 0x80;
-			if (ok && c == 0xe0 && c1 < 0xa0)
-				ok = false;
-			if (ok && c == 0xed && c1 > 0x9f)
-				ok = false;
-			if (ok && c == 0xf0 && c1 < 0x90)
-				ok = false;
-			if (ok && c == 0xf4 && c1 > 0x8f)
-				ok = false;
-			/* C1 controls (U+0080..U+009F) are controls too */
-			if (ok && c == 0xc2 && c1 < 0xa0)
-				ok = false;
-			if (!ok)
-				k = 0;
-		}
 		if (k == 0) {
 			r = buf_printf(out, "\\x%02x", c);
 			i++;

@@ -92,6 +92,31 @@ static void test_read_under_root(void **state)
 	rmdir(dir);
 }
 
+/* An exec's output as text: valid UTF-8 kept, controls and malformed bytes as \xHH. */
+static void test_exec_text(void **state)
+{
+	static char *const argv[] = {
+		(char *)"/usr/bin/printf",
+		(char *)"ok \\303\\251 \\342\\202\\254 bad \\377 \\300\\257 c1 \\302\\205 bell \\a tab\\tend\\n",
+		NULL,
+	};
+	struct coll_exec x = { .name = "bytes", .argv = argv };
+	struct coll_opts o = { .execs = &x, .n_execs = 1 };
+	struct coll_set set = { 0 };
+	struct vg_error err;
+
+	(void)state;
+	if (access(argv[0], X_OK) != 0)
+		skip();
+	assert_int_equal(coll_exec_collect(&o, &set, &err), 0);
+	assert_int_equal(set.n, 1);
+	assert_non_null(set.items[0].text);
+	assert_string_equal(set.items[0].text,
+			    "ok \xc3\xa9 \xe2\x82\xac bad \\xff \\xc0\\xaf c1 \\xc2\\x85 bell \\x07 "
+			    "tab\tend\n");
+	coll_set_release(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +124,7 @@ int main(void)
 		cmocka_unit_test(test_set_refuses),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_read_under_root),
+		cmocka_unit_test(test_exec_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
