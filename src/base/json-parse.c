@@ -720,6 +720,7 @@ static void quote_key(char *out, size_t size, const char *key, size_t len)
 static int check_duplicates(struct parser *p, const struct json_value *v, const struct pos *kpos)
 {
 	size_t n = v->obj.n, dup = SIZE_MAX, orig = 0, group = 0;
+	bool sorted = true;
 	struct key_ref *refs;
 	char q[KEY_QUOTE_MAX * 4 + 16];
 	int r = 0;
@@ -727,15 +728,14 @@ static int check_duplicates(struct parser *p, const struct json_value *v, const 
 	if (n < 2)
 		return 0;
 	/* keys in strictly increasing order (canonical JSON) cannot repeat */
-	for (size_t k = 1; k < n; k++) {
+	for (size_t k = 1; sorted && k < n; k++) {
 		const struct json_member *x = &v->obj.members[k - 1], *y = &v->obj.members[k];
 		int c = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
 
-		if (c > 0 || (c == 0 && x->key_len >= y->key_len))
-			break;
-		if (k == n - 1)
-			return 0;
+		sorted = c < 0 || (c == 0 && x->key_len < y->key_len);
 	}
+	if (sorted)
+		return 0;
 	refs = reallocarray(NULL, n, sizeof(*refs));
 	if (!refs)
 		return fail(p, -ENOMEM, p->i, "out of memory");
